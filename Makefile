@@ -1,0 +1,60 @@
+# mlplatform: every workflow starts here. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT      := $(abspath .)
+VENV      := $(ROOT)/.venv
+TOOLS     := $(ROOT)/.tools
+PYTHON    := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+# Project-local tools come first: helm is helm 3.17, helm4 is helm 4.x.
+export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
+export MLP_TOOLS_DIR := $(TOOLS)
+
+.PHONY: help setup setup-python setup-tools setup-system test test-fast lint values generate \
+        demo up down bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: setup-system setup-python setup-tools ## create .venv, install the package, helm 3 + helm 4 and test tools
+	@echo "setup done: activate with 'source .venv/bin/activate' or use the make targets"
+
+setup-python:
+	bash ci/scripts/setup-python.sh "$(VENV)"
+
+setup-tools:
+	bash ci/scripts/install-helm.sh "$(TOOLS)"
+	bash ci/scripts/install-node-tools.sh "$(TOOLS)"
+
+setup-system:
+	bash ci/scripts/install-system-packages.sh
+
+test: ## run every test (charts, services, end-to-end)
+	bash ci/scripts/pytest.sh tests $(PYTEST_ARGS)
+
+test-fast: ## run the tests not marked slow
+	bash ci/scripts/pytest.sh tests -m "not slow" $(PYTEST_ARGS)
+
+lint: ## what `ct lint` does: helm lint --strict per values file, yamllint, yamale, version bump
+	$(PYTHON) ci/scripts/lint.py
+
+values generate: ## regenerate values/*.yaml, Prometheus rules and chart READMEs from their sources
+	$(VENV)/bin/mlp values render
+
+demo: ## run the whole fraud-detection story locally, no cluster needed
+	$(VENV)/bin/mlp demo
+
+up: ## create a kind cluster, build and load the image, install the chart, run helm test
+	bash ci/scripts/kind-up.sh
+
+down: ## delete the kind cluster
+	bash ci/scripts/kind-down.sh
+
+bench: ## run every benchmark; results go to bench/results/*.json
+	for b in bench/*.py; do $(PYTHON) "$$b"; done
+
+clean: ## remove generated state (keeps .venv and .tools)
+	rm -rf .mlplatform .pytest_cache bench/results

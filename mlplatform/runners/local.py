@@ -1,0 +1,251 @@
+"""The local runner: each task is a subprocess, at most `max_parallel` at once.
+
+Every task has a directory `<state_dir>/<name>/` holding:
+  spec.json     what was asked
+  output.log    stdout and stderr together
+  pid           the process group leader: "<pid> <start time in clock ticks>", so a reused pid is not mistaken for it
+  exit_code     written by the task's shell wrapper when the command ends
+  cancelled     present when the task was cancelled
+
+A small shell wrapper records the exit code, so a task started by a runner that has since died still
+reports its real result to the next runner that opens the same state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from mlplatform.runners.base import Runner, TaskNotFound, TaskSpec, TaskState, TaskStatus
+
+# `sh -c WRAPPER sh <argv...>`: run argv, then record its exit code atomically.
+_WRAPPER = '"$@"; code=$?; echo $code > "$MLP_TASK_DIR/exit_code.tmp"; mv "$MLP_TASK_DIR/exit_code.tmp" "$MLP_TASK_DIR/exit_code"; exit $code'
+_KILL_GRACE_SECONDS = 5.0
+_POLL_SECONDS = 0.05
+
+
+class LocalRunner(Runner):
+    kind = "local"
+
+    def __init__(self, state_dir: str | Path, max_parallel: int = 4):
+        if max_parallel < 1:
+            raise ValueError("max_parallel must be at least 1")
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.max_parallel = max_parallel
+        self._queue: queue.Queue[TaskSpec | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._processes: dict[str, subprocess.Popen] = {}
+        self._done: dict[str, threading.Event] = {}
+        self._workers = [
+            threading.Thread(target=self._work, name=f"local-runner-{i}", daemon=True) for i in range(max_parallel)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    # --- the interface -------------------------------------------------------------------------
+
+    def start(self, spec: TaskSpec) -> None:
+        directory = self._dir(spec.name)
+        with self._lock:
+            if directory.exists():
+                raise ValueError(f"task {spec.name} already exists")
+            directory.mkdir(parents=True)
+            (directory / "spec.json").write_text(json.dumps(asdict(spec)))
+            self._done[spec.name] = threading.Event()
+        self._queue.put(spec)
+
+    def status(self, name: str) -> TaskStatus:
+        directory = self._dir(name)
+        if not (directory / "spec.json").exists():
+            raise TaskNotFound(name)
+        started = _mtime(directory / "pid")
+        if (directory / "cancelled").exists():
+            return TaskStatus(TaskState.CANCELLED, reason="Cancelled", message="cancelled",
+                              started_at=started, finished_at=_mtime(directory / "cancelled"))
+        if (directory / "deadline").exists():
+            return TaskStatus(TaskState.FAILED, reason="DeadlineExceeded",
+                              message=(directory / "deadline").read_text().strip(),
+                              started_at=started, finished_at=_mtime(directory / "deadline"))
+        exit_code = _read_int(directory / "exit_code")
+        if exit_code is not None:
+            succeeded = exit_code == 0
+            return TaskStatus(
+                TaskState.SUCCEEDED if succeeded else TaskState.FAILED,
+                exit_code=exit_code,
+                reason="Completed" if succeeded else "Error",
+                message="" if succeeded else f"exited with code {exit_code}",
+                started_at=started,
+                finished_at=_mtime(directory / "exit_code"),
+            )
+        identity = _read_identity(directory / "pid")
+        if identity is None:
+            if name in self._done:
+                return TaskStatus(TaskState.PENDING)
+            return TaskStatus(TaskState.FAILED, reason="Lost", message="the runner stopped before the task started")
+        if name in self._processes or _alive(*identity):
+            return TaskStatus(TaskState.RUNNING, started_at=started)
+        return TaskStatus(TaskState.FAILED, reason="Lost", started_at=started,
+                          message="the process ended without recording an exit code (killed or the runner died)")
+
+    def wait(self, name: str, timeout: float | None = None) -> TaskStatus:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        event = self._done.get(name)
+        if event is not None:
+            event.wait(timeout)
+            return self.status(name)
+        while True:  # a task this runner did not start (re-attached after a restart): poll
+            current = self.status(name)
+            if current.state.finished or (deadline is not None and time.monotonic() >= deadline):
+                return current
+            time.sleep(_POLL_SECONDS)
+
+    def logs(self, name: str) -> str:
+        log = self._dir(name) / "output.log"
+        if not (self._dir(name) / "spec.json").exists():
+            raise TaskNotFound(name)
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    def cancel(self, name: str) -> None:
+        directory = self._dir(name)
+        if self.status(name).state.finished:
+            return
+        (directory / "cancelled").touch()
+        self._terminate(name)
+        event = self._done.get(name)
+        if event is not None and _read_identity(directory / "pid") is None:
+            event.set()  # cancelled while still queued
+
+    def delete(self, name: str) -> None:
+        if not self.status(name).state.finished:
+            self.cancel(name)
+        with self._lock:
+            self._done.pop(name, None)
+        shutil.rmtree(self._dir(name), ignore_errors=True)
+
+    def names(self) -> list[str]:
+        return sorted(path.parent.name for path in self.state_dir.glob("*/spec.json"))
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        for _ in self._workers:
+            self._queue.put(None)
+
+    # --- execution -----------------------------------------------------------------------------
+
+    def _dir(self, name: str) -> Path:
+        return self.state_dir / name
+
+    def _work(self) -> None:
+        while True:
+            spec = self._queue.get()
+            if spec is None:
+                return
+            try:
+                if not (self._dir(spec.name) / "cancelled").exists() and self._dir(spec.name).exists():
+                    self._run(spec)
+            finally:
+                event = self._done.get(spec.name)
+                if event is not None:
+                    event.set()
+
+    def _run(self, spec: TaskSpec) -> None:
+        directory = self._dir(spec.name)
+        env = {**os.environ, **spec.env, "MLP_TASK_DIR": str(directory)}
+        with open(directory / "output.log", "ab") as output:
+            try:
+                process = subprocess.Popen(
+                    ["/bin/sh", "-c", _WRAPPER, "sh", *spec.command],
+                    cwd=spec.workdir or directory,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: survives us, and is killed as one
+                )
+            except OSError as error:  # e.g. a workdir that does not exist
+                output.write(f"mlplatform: cannot start task: {error}\n".encode())
+                (directory / "exit_code").write_text("127\n")
+                return
+        (directory / "pid").write_text(f"{process.pid} {_start_time(process.pid)}")
+        with self._lock:
+            self._processes[spec.name] = process
+        try:
+            process.wait(timeout=spec.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            (directory / "deadline").write_text(f"exceeded its deadline of {spec.timeout_seconds:g}s\n")
+            self._terminate(spec.name)
+            process.wait()
+        finally:
+            with self._lock:
+                self._processes.pop(spec.name, None)
+
+    def _terminate(self, name: str) -> None:
+        identity = _read_identity(self._dir(name) / "pid")
+        if identity is None or not _alive(*identity):
+            return
+        pid = identity[0]
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _KILL_GRACE_SECONDS
+        while _alive(*identity) and time.monotonic() < deadline:
+            time.sleep(_POLL_SECONDS)
+        _signal_group(pid, signal.SIGKILL)
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _read_identity(path: Path) -> tuple[int, str] | None:
+    try:
+        pid, start_time = path.read_text().split()
+        return int(pid), start_time
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (field 3 onwards)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def _start_time(pid: int) -> str:
+    fields = _proc_stat(pid)
+    return fields[19] if fields else "0"
+
+
+def _alive(pid: int, start_time: str) -> bool:
+    """The process still runs and is the one we started (a zombie, or a reused pid, is not)."""
+    fields = _proc_stat(pid)
+    return fields is not None and fields[0] != "Z" and fields[19] == start_time
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
