@@ -56,6 +56,9 @@ class TaskSpec:
     resources: Resources | None = None
     labels: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float | None = None  # the task fails with reason DeadlineExceeded after this
+    # Kubernetes only: a complete batch/v1 Job to create as given (a Katib trialSpec, say), with
+    # metadata.name set to `name` and `labels` added. The local runner always runs `command`.
+    job_manifest: dict | None = None
 
     def __post_init__(self):
         if not NAME_PATTERN.match(self.name):
