@@ -23,6 +23,7 @@ _HINTS = {
     "mlserver": "install the server extra: pip install 'mlplatform[server]'",
     "mlflow": "install mlflow: pip install mlflow",
     "moto_server": "install moto: pip install 'moto[server]'",
+    "readme-generator": "run `make setup` (installs readme-generator-for-helm into .tools/bin; needs npm)",
 }
 
 

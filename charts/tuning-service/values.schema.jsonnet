@@ -1,0 +1,12 @@
+local s = import '../mlplatform-lib/schema.libsonnet';
+
+s.chart('tuning-service', s.workload {
+  pipelines: s.object({ url: s.optionalUrl }),
+  tasks: s.object({
+    image: s.string('Image of the trial Jobs; empty means the service image.'),
+    serviceAccount: s.object({ create: s.boolean(), name: s.optionalK8sName }),
+  }),
+  database: s.database,
+  persistence: s.persistence,
+  rbac: s.object({ create: s.boolean() }),
+})

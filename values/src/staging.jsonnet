@@ -1,0 +1,16 @@
+// staging: prod's shape at a smaller size; SQLite state, two model servers, policies on.
+local base = import 'base.libsonnet';
+
+local policies = { pdb: { enabled: true, maxUnavailable: 1 }, networkPolicy: { enabled: true } };
+
+base {
+  pipelineController+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' } },
+  tuningService+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' } },
+  modelRegistry+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' } },
+  modelServer+: policies { replicaCount: 2 },
+  minio+: { networkPolicy: { enabled: true }, persistence: { size: '20Gi' } },
+  prometheus+: { networkPolicy: { enabled: true }, retention: '7d', persistence: { size: '10Gi' } },
+  hooks+: {
+    validate+: { smoke: { pipeline: true, experiment: false } },
+  },
+}
