@@ -13,13 +13,13 @@ PYTEST_ARGS ?=
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 export MLP_TOOLS_DIR := $(TOOLS)
 
-.PHONY: help setup setup-python setup-tools setup-system test test-fast lint values generate \
+.PHONY: help setup setup-python setup-tools setup-plugin setup-system test test-fast lint values generate \
         demo up down bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-setup: setup-system setup-python setup-tools ## create .venv, install the package, helm 3 + helm 4 and test tools
+setup: setup-system setup-python setup-tools setup-plugin ## create .venv, install the package, helm 3 + helm 4 and test tools
 	@echo "setup done: activate with 'source .venv/bin/activate' or use the make targets"
 
 setup-python:
@@ -28,6 +28,9 @@ setup-python:
 setup-tools:
 	bash ci/scripts/install-helm.sh "$(TOOLS)"
 	bash ci/scripts/install-node-tools.sh "$(TOOLS)"
+
+setup-plugin: ## install the `helm mlp` plugin into project-local helm homes (.tools/helm-home/3 and /4)
+	bash ci/scripts/install-helm-plugin.sh "$(TOOLS)"
 
 setup-system:
 	bash ci/scripts/install-system-packages.sh

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from mlplatform.errors import MissingBinary
@@ -32,8 +33,12 @@ def tools_dir() -> Path:
 
 
 def find_binary(name: str) -> Path | None:
-    """The path of `name`: project tools first, then PATH, then /usr/sbin (nginx lives there)."""
-    candidates = [tools_dir() / "bin" / name]
+    """The path of `name`: MLP_<NAME>_BIN when set (and only it), else project tools, this Python's
+    bin directory (the venv's servers), PATH, then /usr/sbin (nginx lives there)."""
+    override = os.environ.get(f"MLP_{name.upper().replace('-', '_')}_BIN")
+    if override:
+        return Path(override) if os.path.isfile(override) and os.access(override, os.X_OK) else None
+    candidates = [tools_dir() / "bin" / name, Path(sys.executable).parent / name]
     on_path = shutil.which(name)
     if on_path:
         candidates.append(Path(on_path))

@@ -9,7 +9,7 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[server,dev]"
+"$venv/bin/python" -m pip install --quiet -e ".[server,dev,kubeflow-registry]"
 
 # The CPU build of torch: a local wheel when the machine carries one, else PyTorch's CPU index.
 if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then

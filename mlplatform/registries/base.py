@@ -50,7 +50,7 @@ def split_reference(reference: str) -> tuple[str, str | None, str | None]:
 
     A leading `models:/` is accepted, so a served model's URI resolves as it is written in values.
     """
-    body = reference[len("models:/"):] if reference.startswith("models:/") else reference
+    body = reference.removeprefix("models:/")
     if "@" in body:
         model, _, alias = body.partition("@")
         if model and alias:

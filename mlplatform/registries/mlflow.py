@@ -44,10 +44,11 @@ class MlflowRegistry(RegistryBackend):
         except MlflowException as error:
             code = getattr(error, "error_code", "")
             message = str(error).splitlines()[0]
-            if code == "RESOURCE_DOES_NOT_EXIST":
+            # A missing alias comes back as INVALID_PARAMETER_VALUE "... alias x not found".
+            if code == "RESOURCE_DOES_NOT_EXIST" or message.endswith("not found."):
                 raise VersionNotFound(f"{what}: not found in {self.describe()}") from None
             if code in _UNAVAILABLE_CODES or message.startswith("API request to"):
-                raise RegistryUnavailable(f"{self.describe()} did not answer ({what}): {message}") from None
+                raise RegistryUnavailable(f"{self.describe()} did not answer ({what}): {_short(message)}") from None
             raise MlpError(f"{what}: {self.describe()} refused: {message}") from None
 
     def ping(self) -> None:
@@ -133,3 +134,12 @@ class MlflowRegistry(RegistryBackend):
             aliases=tuple(sorted(version.aliases or ())),
             tags=tags,
         )
+
+
+def _short(message: str) -> str:
+    """MLflow wraps a refused connection in a page of urllib3 text; keep the part a person needs."""
+    for marker, short in (("Connection refused", "connection refused"), ("timed out", "timed out"),
+                          ("Name or service not known", "host name does not resolve")):
+        if marker in message:
+            return short
+    return message[:300]

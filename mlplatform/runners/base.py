@@ -59,6 +59,10 @@ class TaskSpec:
     # Kubernetes only: a complete batch/v1 Job to create as given (a Katib trialSpec, say), with
     # metadata.name set to `name` and `labels` added. The local runner always runs `command`.
     job_manifest: dict | None = None
+    # Kubernetes only: a pipeline launcher manifest (JSON, see mlplatform.pipelines.launcher). The Job
+    # then downloads input artifacts before the command and uploads its outputs after it, from the
+    # platform image, so the task's own image needs nothing of ours.
+    artifact_staging: str | None = None
 
     def __post_init__(self):
         if not NAME_PATTERN.match(self.name):

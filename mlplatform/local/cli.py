@@ -1,0 +1,107 @@
+"""`mlp local up|down|status|apply`: the whole platform as local processes."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mlplatform.local.components import COMPONENT_NAMES
+from mlplatform.local.state import DEFAULT_STATE_DIR
+
+state_dir_option = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
+    help="Where local mode keeps endpoints.json, processes.json, values.yaml, logs and data.")
+
+
+def _components(ctx, param, value: str | None) -> tuple[str, ...]:
+    if not value:
+        return COMPONENT_NAMES
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = sorted(set(names) - set(COMPONENT_NAMES))
+    if unknown:
+        raise click.BadParameter(f"unknown {', '.join(unknown)}; choose from {', '.join(COMPONENT_NAMES)}")
+    return names
+
+
+def _read_values(path: Path | None) -> dict:
+    from mlplatform.hooks.config import read_values
+
+    return read_values(path) if path else {}
+
+
+@click.group(help="Run the whole platform as local processes.")
+def local() -> None:
+    pass
+
+
+@local.command(help="Start the platform: every process on a free port, each waited for until healthy.")
+@state_dir_option
+@click.option("--components", callback=_components, default=None, metavar="LIST",
+              help=f"Comma-separated components to start (with what they need). Default: all of "
+                   f"{', '.join(COMPONENT_NAMES)}.")
+@click.option("--scrape-interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Prometheus scrape and rule evaluation interval, in seconds.")
+@click.option("--values", "values_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Initial release values (the modelServer shape): models to serve, canary weight.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
+              help="Seconds each process gets to become healthy.")
+def up(state_dir: Path, components: tuple[str, ...], scrape_interval: float, values_file: Path | None,
+       timeout: float) -> None:
+    from mlplatform.local.platform import UpOptions, up as start
+
+    began = time.monotonic()
+    options = UpOptions(components=components, scrape_interval=scrape_interval, values=_read_values(values_file),
+                        timeout=timeout)
+    endpoints = start(state_dir, options, report=lambda line: click.echo(f"  {line}"))
+    click.echo(f"local platform up in {time.monotonic() - began:.1f}s; endpoints in {state_dir / 'endpoints.json'}")
+    for name, url in sorted(endpoints.services.items()):
+        click.echo(f"  {name:<22} {url}")
+
+
+@local.command(help="Stop every process of the platform (SIGTERM, then SIGKILL after --grace seconds).")
+@state_dir_option
+@click.option("--grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds to wait after SIGTERM before SIGKILL.")
+def down(state_dir: Path, grace: float) -> None:
+    from mlplatform.local.platform import down as stop
+
+    killed = stop(state_dir, grace=grace)
+    note = f" ({len(killed)} needed SIGKILL)" if killed else ""
+    click.echo(f"local platform in {state_dir} stopped{note}")
+
+
+@local.command(help="Show every process of the platform and its health; exit 1 unless all are healthy.")
+@state_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(state_dir: Path, as_json: bool) -> None:
+    from mlplatform.local.platform import status as probe
+
+    statuses = probe(state_dir)
+    if as_json:
+        click.echo(json.dumps([{**vars(entry), "healthy": entry.healthy} for entry in statuses], indent=2))
+    elif not statuses:
+        click.echo(f"local mode is not running in {state_dir}")
+    else:
+        for entry in statuses:
+            click.echo(f"{entry.name:<22} {entry.pid or '-':>7}  {entry.state:<11} {entry.detail}")
+    running = [entry for entry in statuses if entry.state != "not started"]
+    sys.exit(0 if running and all(entry.healthy for entry in running) else 1)
+
+
+@local.command(help="Apply model-server values (models per track, canary weight) to the running platform, "
+                    "as `helm upgrade` does in a cluster; records them in values.yaml.")
+@state_dir_option
+@click.option("--values", "values_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The release values to apply (the modelServer shape).")
+def apply(state_dir: Path, values_file: Path) -> None:
+    from mlplatform.local.model_values import apply_model_server_values
+    from mlplatform.local.platform import local_values
+
+    values = local_values(_read_values(values_file))
+    applied = apply_model_server_values(state_dir, values, report=lambda line: click.echo(f"  {line}"))
+    click.echo(f"applied: canary weight {applied.weight}, stable serves {len(applied.models)} model(s), "
+               f"canary {len(applied.track_models('canary'))}")

@@ -1,0 +1,39 @@
+"""The FastAPI application: routes, error answers and the operational endpoints."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from mlplatform.pipelines.api import experiments, pipelines, runs
+from mlplatform.pipelines.api.common import PREFIX, Services
+from mlplatform.pipelines.errors import ApiError
+
+
+def error_body(message: str, code: int) -> dict:
+    """google.rpc.Status, as the KFP API server answers errors (plus `error`, as it also does)."""
+    return {"error": message, "code": code, "message": message, "details": []}
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(title="mlplatform pipeline controller", description="Kubeflow Pipelines v2beta1 API subset")
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError):
+        return JSONResponse(error_body(error.message, error.grpc_code), status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, error: RequestValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        return JSONResponse(error_body(f"bad request: {problems}", 3), status_code=400)
+
+    @app.get(f"{PREFIX}/healthz")
+    def healthz():
+        return {"multi_user": False, "pipeline_store": "sql"}
+
+    for module in (experiments, pipelines, runs):
+        app.include_router(module.router(services))
+    return app

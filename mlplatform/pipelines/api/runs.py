@@ -1,0 +1,142 @@
+"""Runs: create (from a pipeline spec or a version reference, with runtime parameters), get with task
+details, list, terminate, retry, archive, delete; plus the artifacts of a run (contracts §8) and task logs.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import PlainTextResponse
+
+from mlplatform.pipelines.api import shapes
+from mlplatform.pipelines.api.common import PREFIX, Services, list_query
+from mlplatform.pipelines.api.pipelines import validated
+from mlplatform.pipelines.errors import InvalidInput
+from mlplatform.pipelines.ir.parameters import check_runtime_parameters
+from mlplatform.pipelines.ir.spec import PipelineIR
+from mlplatform.pipelines.store import Run
+
+
+def router(services: Services) -> APIRouter:
+    api = APIRouter(prefix=f"{PREFIX}/runs")
+    store, engine = services.store, services.engine
+
+    @api.post("")
+    def create(body: dict = Body(...), experiment_id: str = Query("")):
+        run = _new_run(services, body, experiment_id)
+        store.add_run(run)
+        engine.submit(run.id)
+        return shapes.run(run)
+
+    @api.get("")
+    def list_(query=Depends(list_query), experiment_id: str = "", namespace: str = ""):
+        page = store.list_runs(query, experiment_id)
+        return {
+            "runs": [shapes.run(item) for item in page.items],
+            "total_size": page.total_size,
+            "next_page_token": page.next_page_token,
+        }
+
+    @api.get("/{run_id}")
+    def get(run_id: str):
+        return shapes.run(store.get_run(run_id), store.tasks_of(run_id))
+
+    @api.post("/{run_id}:terminate")
+    def terminate(run_id: str):
+        engine.terminate(run_id)
+        return {}
+
+    @api.post("/{run_id}:retry")
+    def retry(run_id: str):
+        engine.retry(run_id)
+        return {}
+
+    @api.post("/{run_id}:archive")
+    def archive(run_id: str):
+        store.get_run(run_id)
+        store.update_run(run_id, storage_state="ARCHIVED")
+        return {}
+
+    @api.post("/{run_id}:unarchive")
+    def unarchive(run_id: str):
+        store.get_run(run_id)
+        store.update_run(run_id, storage_state="AVAILABLE")
+        return {}
+
+    @api.delete("/{run_id}")
+    def delete(run_id: str):
+        store.get_run(run_id)
+        engine.delete(run_id)
+        return {}
+
+    @api.get("/{run_id}/artifacts")
+    def artifacts(run_id: str):
+        store.get_run(run_id)
+        found = []
+        for task in store.tasks_of(run_id):
+            if task.kind not in ("executor", "importer") or task.state != "SUCCEEDED":
+                continue
+            for output_name, items in (task.outputs or {}).get("artifacts", {}).items():
+                for item in items:
+                    found.append(
+                        {
+                            "task_name": task.name,
+                            "task_id": task.id,
+                            "output_name": output_name,
+                            "type": item.get("type", {}).get("schemaTitle", ""),
+                            "uri": item["uri"],
+                            "metadata": item.get("metadata", {}),
+                        }
+                    )
+        return {"artifacts": found}
+
+    @api.get("/{run_id}/tasks/{task_id}/logs", response_class=PlainTextResponse)
+    def logs(run_id: str, task_id: str):
+        task = store.get_task(run_id, task_id)
+        text = task.log or ""
+        if task.state == "RUNNING" and task.runner_name:
+            text += f"--- attempt {task.attempt} ({task.runner_name}, running) ---\n"
+            text += engine.runner.logs(task.runner_name)
+        return text
+
+    return api
+
+
+def _new_run(services: Services, body: dict, experiment_id: str) -> Run:
+    """Check everything a run needs before anything is stored: spec, parameters, experiment."""
+    store = services.store
+    reference = body.get("pipeline_version_reference") or {}
+    version_id = reference.get("pipeline_version_id") or body.get("pipeline_version_id")
+    pipeline_id = reference.get("pipeline_id")
+    if body.get("pipeline_spec") is not None:
+        spec, platform = validated(body["pipeline_spec"])
+        version = None
+    elif version_id or pipeline_id:
+        version = (
+            store.get_version(version_id, pipeline_id) if version_id else store.latest_version(pipeline_id)
+        )
+        spec, platform = version.pipeline_spec, version.platform_spec
+    else:
+        raise InvalidInput("a run needs pipeline_spec or pipeline_version_reference")
+    config = body.get("runtime_config") or {}
+    if not isinstance(config.get("parameters") or {}, dict):
+        raise InvalidInput("runtime_config.parameters must map parameter names to values")
+    parameters = check_runtime_parameters(
+        PipelineIR(spec).root.get("inputDefinitions", {}), config.get("parameters")
+    )
+    experiment_id = body.get("experiment_id") or experiment_id
+    experiment = store.get_experiment(experiment_id) if experiment_id else store.default_experiment()
+    return Run(
+        experiment_id=experiment.id,
+        display_name=body.get("display_name") or spec.get("pipelineInfo", {}).get("name", "run"),
+        description=body.get("description") or "",
+        pipeline_version_id=version.id if version else None,
+        pipeline_id=version.pipeline_id if version else None,
+        pipeline_spec=spec,
+        platform_spec=platform,
+        parameters=parameters,
+        pipeline_root=config.get("pipeline_root") or "",
+        service_account=body.get("service_account") or "",
+        state="PENDING",
+        state_history=[],
+        outputs={},
+    )

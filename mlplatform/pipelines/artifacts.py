@@ -1,0 +1,57 @@
+"""Where a controller keeps artifacts: a local directory or an S3 prefix (`--artifact-root`).
+
+Artifact URIs follow KFP: <root>/<run id>/<task path>/<output name>. Local roots give absolute paths
+(the kfp SDK uses a non-remote URI as the path itself); S3 roots give s3:// URIs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from mlplatform.errors import ConfigError
+from mlplatform.s3 import s3_client, split_uri
+
+
+class ArtifactRoot:
+    def __init__(self, root: str):
+        if not root:
+            raise ConfigError("--artifact-root is empty; give a directory or s3://bucket/prefix")
+        self.is_s3 = root.startswith("s3://")
+        if self.is_s3:
+            bucket, _ = split_uri(root)
+            if not bucket:
+                raise ConfigError(f"--artifact-root {root!r} names no bucket (s3://bucket/prefix)")
+            self.root = root.rstrip("/")
+        else:
+            self.root = str(Path(root).resolve())
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    def uri(self, *parts: str) -> str:
+        return "/".join([self.root, *[part.strip("/") for part in parts if part]])
+
+    @cached_property
+    def s3(self):
+        return s3_client()
+
+    def read_text(self, uri: str) -> str | None:
+        """The content of a small file (executor output, output parameter), None when it is absent."""
+        if uri.startswith("s3://"):
+            bucket, key = split_uri(uri)
+            try:
+                return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+            except self.s3.exceptions.NoSuchKey:
+                return None
+        try:
+            return Path(uri).read_text()
+        except FileNotFoundError:
+            return None
+
+    def exists(self, uri: str) -> bool:
+        """Whether an artifact (a file or a directory, locally; any object under the key, on S3) exists."""
+        if uri.startswith("s3://"):
+            bucket, key = split_uri(uri)
+            listing = self.s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+            return listing.get("KeyCount", 0) > 0
+        return os.path.exists(uri)

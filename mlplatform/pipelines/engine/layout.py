@@ -1,0 +1,126 @@
+"""Where a task attempt sees its artifacts and files, for each runner and artifact root.
+
+The engine records artifacts by their stored URI (a local path, or s3://...). What the task sees
+depends on where it runs:
+
+- DirectLayout (local runner, local root): the task reads and writes the stored paths themselves.
+- StagedLayout (local runner, S3 root): the task sees copies under its own directory; the launcher
+  (`run` mode, wrapped around the command) downloads inputs first and uploads outputs after.
+- PodLayout (Kubernetes): the task sees s3:// URIs, which the kfp SDK maps to /s3/<bucket>/<key>; the
+  Job's launcher containers fill /s3 before the task and upload from it after, together with the
+  task's output files (/mlp/outputs), which the controller then reads from S3.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlplatform.pipelines.artifacts import ArtifactRoot
+from mlplatform.pipelines.engine import executor_input
+from mlplatform.pipelines.ir.placeholders import local_path
+from mlplatform.pipelines.launcher.manifest import Manifest, Transfer
+
+POD_OUTPUTS_DIR = "/mlp/outputs"
+POD_EXIT_CODE_FILE = "/mlp/exit_code"
+
+
+@dataclass
+class TaskFiles:
+    executor_input: dict  # the ExecutorInput as the task sees it
+    outputs_dir: str  # where the controller reads output files (a path or an s3:// URI)
+    wrapper: list[str] = field(default_factory=list)  # put before the task's command
+    staging: Manifest | None = None  # Kubernetes: what the Job's launcher containers move
+    stored_uris: dict[str, str] = field(default_factory=dict)  # task-view URI -> stored URI
+
+
+class Layout(ABC):
+    def __init__(self, root: ArtifactRoot, work_dir: Path):
+        self.root = root
+        self.work_dir = work_dir
+
+    def io_dir(self, task_id: str, attempt: int) -> Path:
+        return self.work_dir / "io" / task_id / str(attempt)
+
+    @abstractmethod
+    def prepare(
+        self,
+        task_id: str,
+        attempt: int,
+        component: dict,
+        parameters: dict,
+        artifacts: dict[str, list[dict]],
+        output_uris: dict[str, str],
+        run_id: str,
+    ) -> TaskFiles:
+        """Files and ExecutorInput for one attempt; `artifacts` and `output_uris` carry stored URIs."""
+
+
+class DirectLayout(Layout):
+    def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
+        outputs_dir = str(self.io_dir(task_id, attempt))
+        for uri in output_uris.values():
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        return TaskFiles(
+            executor_input.build(component, parameters, artifacts, output_uris, outputs_dir), outputs_dir
+        )
+
+
+class StagedLayout(Layout):
+    def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
+        io_dir = self.io_dir(task_id, attempt)
+        staging = io_dir / "artifacts"
+        manifest = Manifest()
+        views: dict[str, str] = {}
+
+        def view(uri: str) -> str:
+            if uri.startswith("s3://"):
+                views[uri] = str(staging / uri[len("s3://") :])
+                return views[uri]
+            return uri
+
+        task_artifacts = {
+            name: [{**item, "uri": view(item["uri"])} for item in items] for name, items in artifacts.items()
+        }
+        manifest.downloads = [Transfer(uri, path) for uri, path in views.items()]
+        task_outputs = {name: view(uri) for name, uri in output_uris.items()}
+        manifest.uploads = [Transfer(uri, views[uri]) for uri in output_uris.values() if uri in views]
+        io_dir.mkdir(parents=True, exist_ok=True)
+        (io_dir / "manifest.json").write_text(manifest.to_json())
+        wrapper = [
+            sys.executable,
+            "-m",
+            "mlplatform.pipelines.launcher",
+            "run",
+            "--manifest",
+            f"@{io_dir / 'manifest.json'}",
+            "--",
+        ]
+        built = executor_input.build(component, parameters, task_artifacts, task_outputs, str(io_dir))
+        return TaskFiles(
+            built, str(io_dir), wrapper=wrapper, stored_uris={path: uri for uri, path in views.items()}
+        )
+
+
+class PodLayout(Layout):
+    def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
+        outputs_uri = self.root.uri(run_id, ".mlp", task_id, str(attempt))
+        downloads = [
+            Transfer(item["uri"], local_path(item["uri"]))
+            for items in artifacts.values()
+            for item in items
+            if item["uri"].startswith("s3://")
+        ]
+        uploads = [Transfer(uri, local_path(uri)) for uri in output_uris.values()]
+        uploads.append(Transfer(outputs_uri, POD_OUTPUTS_DIR))
+        manifest = Manifest(downloads, uploads, exit_code_file=POD_EXIT_CODE_FILE)
+        built = executor_input.build(component, parameters, artifacts, output_uris, POD_OUTPUTS_DIR)
+        return TaskFiles(built, outputs_uri, staging=manifest)
+
+
+def make_layout(runner_kind: str, root: ArtifactRoot, work_dir: Path) -> Layout:
+    if runner_kind == "kubernetes":
+        return PodLayout(root, work_dir)
+    return StagedLayout(root, work_dir) if root.is_s3 else DirectLayout(root, work_dir)

@@ -1,0 +1,75 @@
+"""`python -m mlplatform.pipelines.launcher download|upload|run` (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mlplatform.pipelines.launcher.manifest import Manifest
+from mlplatform.pipelines.launcher.transfer import download, upload
+from mlplatform.s3 import s3_client
+
+_WAIT_POLL_SECONDS = 0.2
+
+
+def _download_all(manifest: Manifest) -> None:
+    s3 = s3_client()
+    for item in manifest.downloads:
+        count = download(s3, item.uri, item.path)
+        print(f"launcher: downloaded {item.uri} ({count} file(s))", flush=True)
+
+
+def _upload_all(manifest: Manifest) -> None:
+    s3 = s3_client()
+    for item in manifest.uploads:
+        count = upload(s3, item.path, item.uri)
+        print(
+            f"launcher: uploaded {item.uri} ({count} file(s))" if count else f"launcher: no {item.path}",
+            flush=True,
+        )
+
+
+def _wait_for_exit_code(path: str) -> int:
+    while not Path(path).exists():
+        time.sleep(_WAIT_POLL_SECONDS)
+    return int(Path(path).read_text().strip() or "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlplatform.pipelines.launcher",
+        usage="%(prog)s {download,upload,run} --manifest JSON|@FILE [-- COMMAND...]",
+    )
+    parser.add_argument("mode", choices=["download", "upload", "run"])
+    parser.add_argument("--manifest", required=True, help="the manifest as JSON, or @file")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    argv, command = argv[:split], argv[split + 1 :]
+    args = parser.parse_args(argv)
+    text = Path(args.manifest[1:]).read_text() if args.manifest.startswith("@") else args.manifest
+    manifest = Manifest.from_json(text)
+    if args.mode == "download":
+        _download_all(manifest)
+        return 0
+    if args.mode == "upload":
+        code = _wait_for_exit_code(manifest.exit_code_file) if manifest.exit_code_file else 0
+        if code != 0:
+            print(f"launcher: the task exited with {code}; nothing uploaded", flush=True)
+            return code
+        _upload_all(manifest)
+        return 0
+    if not command:
+        parser.error("run needs the task's command after --")
+    _download_all(manifest)
+    code = subprocess.call(command, env=os.environ)
+    if code == 0:
+        _upload_all(manifest)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

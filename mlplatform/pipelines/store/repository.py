@@ -1,0 +1,314 @@
+"""The Store: every read and write of the controller's SQL state goes through here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mlplatform.pipelines.errors import AlreadyExists, FailedPrecondition, NotFound
+from mlplatform.pipelines.store.listing import ListQuery, Page, list_page
+from mlplatform.pipelines.store.models import Base, Experiment, Pipeline, PipelineVersion, Run, Task
+
+DEFAULT_EXPERIMENT = "Default"
+ACTIVE_RUN_STATES = ("PENDING", "RUNNING", "CANCELING")
+
+_EXPERIMENT_COLUMNS = {
+    "display_name": Experiment.display_name,
+    "name": Experiment.display_name,
+    "created_at": Experiment.created_at,
+    "id": Experiment.id,
+    "experiment_id": Experiment.id,
+    "namespace": Experiment.namespace,
+    "storage_state": Experiment.storage_state,
+}
+_PIPELINE_COLUMNS = {
+    "display_name": Pipeline.display_name,
+    "name": Pipeline.name,
+    "created_at": Pipeline.created_at,
+    "id": Pipeline.id,
+    "pipeline_id": Pipeline.id,
+    "namespace": Pipeline.namespace,
+}
+_VERSION_COLUMNS = {
+    "display_name": PipelineVersion.display_name,
+    "name": PipelineVersion.name,
+    "created_at": PipelineVersion.created_at,
+    "id": PipelineVersion.id,
+    "pipeline_version_id": PipelineVersion.id,
+}
+_RUN_COLUMNS = {
+    "display_name": Run.display_name,
+    "name": Run.display_name,
+    "created_at": Run.created_at,
+    "finished_at": Run.finished_at,
+    "id": Run.id,
+    "run_id": Run.id,
+    "state": Run.state,
+    "experiment_id": Run.experiment_id,
+    "pipeline_version_id": Run.pipeline_version_id,
+    "storage_state": Run.storage_state,
+}
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        Base.metadata.create_all(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def ping(self) -> str | None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return None
+
+    # --- experiments --------------------------------------------------------------------------
+
+    def create_experiment(self, display_name: str, description: str = "", namespace: str = "") -> Experiment:
+        experiment = Experiment(
+            display_name=display_name, description=description or "", namespace=namespace or ""
+        )
+        try:
+            with self.session() as session:
+                session.add(experiment)
+        except IntegrityError:
+            raise AlreadyExists(f"experiment {display_name!r} already exists") from None
+        return experiment
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self.session() as session:
+            experiment = session.get(Experiment, experiment_id)
+        if experiment is None:
+            raise NotFound(f"experiment {experiment_id} not found")
+        return experiment
+
+    def default_experiment(self) -> Experiment:
+        with self.session() as session:
+            found = session.scalar(select(Experiment).where(Experiment.display_name == DEFAULT_EXPERIMENT))
+        if found is not None:
+            return found
+        try:
+            return self.create_experiment(DEFAULT_EXPERIMENT, "runs created without an experiment")
+        except AlreadyExists:  # created concurrently
+            return self.default_experiment()
+
+    def list_experiments(self, query: ListQuery, namespace: str = "") -> Page:
+        statement = select(Experiment)
+        if namespace:
+            statement = statement.where(Experiment.namespace == namespace)
+        with self.session() as session:
+            return list_page(session, statement, _EXPERIMENT_COLUMNS, query, Experiment.created_at)
+
+    def set_experiment_storage(self, experiment_id: str, state: str) -> None:
+        self.get_experiment(experiment_id)
+        with self.session() as session:
+            session.execute(
+                update(Experiment).where(Experiment.id == experiment_id).values(storage_state=state)
+            )
+            session.execute(update(Run).where(Run.experiment_id == experiment_id).values(storage_state=state))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.get_experiment(experiment_id)
+        with self.session() as session:
+            if session.scalar(select(Run.id).where(Run.experiment_id == experiment_id).limit(1)):
+                raise FailedPrecondition(f"experiment {experiment_id} still has runs; delete them first")
+            session.execute(delete(Experiment).where(Experiment.id == experiment_id))
+
+    def last_run_created_at(self, experiment_id: str) -> float | None:
+        with self.session() as session:
+            return session.scalar(
+                select(Run.created_at)
+                .where(Run.experiment_id == experiment_id)
+                .order_by(Run.created_at.desc())
+                .limit(1)
+            )
+
+    # --- pipelines and versions ---------------------------------------------------------------
+
+    def create_pipeline(self, pipeline: Pipeline, version: PipelineVersion | None = None) -> Pipeline:
+        """Add a pipeline, and its first version when given, in one transaction."""
+        try:
+            with self.session() as session:
+                session.add(pipeline)
+                session.flush()
+                if version is not None:
+                    version.pipeline_id = pipeline.id
+                    session.add(version)
+        except IntegrityError:
+            raise AlreadyExists(f"pipeline {pipeline.name!r} already exists") from None
+        return pipeline
+
+    def get_pipeline(self, pipeline_id: str) -> Pipeline:
+        with self.session() as session:
+            pipeline = session.get(Pipeline, pipeline_id)
+        if pipeline is None:
+            raise NotFound(f"pipeline {pipeline_id} not found")
+        return pipeline
+
+    def get_pipeline_by_name(self, name: str) -> Pipeline:
+        with self.session() as session:
+            pipeline = session.scalar(select(Pipeline).where(Pipeline.name == name))
+        if pipeline is None:
+            raise NotFound(f"pipeline named {name!r} not found")
+        return pipeline
+
+    def list_pipelines(self, query: ListQuery, namespace: str = "") -> Page:
+        with self.session() as session:
+            return list_page(session, select(Pipeline), _PIPELINE_COLUMNS, query, Pipeline.created_at)
+
+    def delete_pipeline(self, pipeline_id: str, cascade: bool = False) -> None:
+        self.get_pipeline(pipeline_id)
+        with self.session() as session:
+            versions = session.scalars(
+                select(PipelineVersion.id).where(PipelineVersion.pipeline_id == pipeline_id)
+            ).all()
+            if versions and not cascade:
+                raise FailedPrecondition(
+                    f"pipeline {pipeline_id} has {len(versions)} version(s); delete them "
+                    "first or pass cascade=true"
+                )
+            session.execute(delete(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id))
+            session.execute(delete(Pipeline).where(Pipeline.id == pipeline_id))
+
+    def add_version(self, version: PipelineVersion) -> PipelineVersion:
+        self.get_pipeline(version.pipeline_id)
+        try:
+            with self.session() as session:
+                session.add(version)
+        except IntegrityError:
+            raise AlreadyExists(
+                f"pipeline {version.pipeline_id} already has a version named {version.name!r}"
+            ) from None
+        return version
+
+    def get_version(self, version_id: str, pipeline_id: str | None = None) -> PipelineVersion:
+        with self.session() as session:
+            version = session.get(PipelineVersion, version_id)
+        if version is None or (pipeline_id and version.pipeline_id != pipeline_id):
+            raise NotFound(
+                f"pipeline version {version_id} not found"
+                + (f" in pipeline {pipeline_id}" if pipeline_id else "")
+            )
+        return version
+
+    def latest_version(self, pipeline_id: str) -> PipelineVersion:
+        self.get_pipeline(pipeline_id)
+        with self.session() as session:
+            version = session.scalar(
+                select(PipelineVersion)
+                .where(PipelineVersion.pipeline_id == pipeline_id)
+                .order_by(PipelineVersion.created_at.desc())
+                .limit(1)
+            )
+        if version is None:
+            raise NotFound(f"pipeline {pipeline_id} has no versions")
+        return version
+
+    def list_versions(self, pipeline_id: str, query: ListQuery) -> Page:
+        self.get_pipeline(pipeline_id)
+        statement = select(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id)
+        with self.session() as session:
+            return list_page(session, statement, _VERSION_COLUMNS, query, PipelineVersion.created_at)
+
+    def delete_version(self, pipeline_id: str, version_id: str) -> None:
+        self.get_version(version_id, pipeline_id)
+        with self.session() as session:
+            session.execute(delete(PipelineVersion).where(PipelineVersion.id == version_id))
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def add_run(self, run: Run) -> Run:
+        with self.session() as session:
+            session.add(run)
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        with self.session() as session:
+            run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        return run
+
+    def list_runs(self, query: ListQuery, experiment_id: str = "") -> Page:
+        statement = select(Run)
+        if experiment_id:
+            statement = statement.where(Run.experiment_id == experiment_id)
+        with self.session() as session:
+            return list_page(session, statement, _RUN_COLUMNS, query, Run.created_at)
+
+    def active_run_ids(self) -> list[str]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Run.id).where(Run.state.in_(ACTIVE_RUN_STATES)).order_by(Run.created_at)
+                )
+            )
+
+    def update_run(self, run_id: str, **values) -> None:
+        with self.session() as session:
+            session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    def set_run_state(self, run: Run, state: str, error: str = "") -> None:
+        """Move a run to `state`, recording the transition (and the finish time for final states)."""
+        now = time.time()
+        history = list(run.state_history or []) + [{"state": state, "at": now, "error": error}]
+        values = {"state": state, "state_history": history, "error": error or run.error}
+        if state in ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"):
+            values["finished_at"] = now
+        if state == "RUNNING" and run.scheduled_at is None:
+            values["scheduled_at"] = now
+        self.update_run(run.id, **values)
+        for key, value in values.items():
+            setattr(run, key, value)
+
+    def delete_run(self, run_id: str) -> None:
+        self.get_run(run_id)
+        with self.session() as session:
+            session.execute(delete(Task).where(Task.run_id == run_id))
+            session.execute(delete(Run).where(Run.id == run_id))
+
+    # --- tasks --------------------------------------------------------------------------------
+
+    def tasks_of(self, run_id: str) -> list[Task]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Task).where(Task.run_id == run_id).order_by(Task.created_at, Task.path)
+                )
+            )
+
+    def get_task(self, run_id: str, task_id: str) -> Task:
+        with self.session() as session:
+            task = session.get(Task, task_id)
+        if task is None or task.run_id != run_id:
+            raise NotFound(f"task {task_id} not found in run {run_id}")
+        return task
+
+    def save_task(self, task: Task) -> Task:
+        with self.session() as session:
+            return session.merge(task)
+
+    def cached_task(self, cache_key: str) -> Task | None:
+        """The latest task that ran (not itself from the cache) with this key and succeeded."""
+        with self.session() as session:
+            return session.scalar(
+                select(Task)
+                .where(Task.cache_key == cache_key, Task.state == "SUCCEEDED", Task.cached_from == "")
+                .order_by(Task.finished_at.desc())
+                .limit(1)
+            )
+
+    def count_by_state(self, model) -> dict[str, int]:
+        with self.session() as session:
+            return dict(session.execute(select(model.state, func.count()).group_by(model.state)).all())

@@ -1,0 +1,1 @@
+"""Model serving: fetching model artifacts for MLServer (`mlp model fetch`) and MLServer's repository API."""

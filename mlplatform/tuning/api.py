@@ -1,0 +1,160 @@
+"""The tuning service's HTTP API (FastAPI).
+
+    POST   /api/v1/experiments                         a Katib Experiment (YAML or JSON) or the plain form
+    GET    /api/v1/experiments                         ExperimentList
+    GET    /api/v1/experiments/{name}                  the Experiment with its Katib status
+    PATCH  /api/v1/experiments/{name}                  {"spec": {"parallelTrialCount": 4, ...}}, or the fields
+    DELETE /api/v1/experiments/{name}
+    GET    /api/v1/experiments/{name}/trials           TrialList
+    GET    /api/v1/experiments/{name}/trials/{trial}   one Trial
+    POST   /api/v1/trials/{trial}/metrics              {"metrics": {"accuracy": 0.93}}: the Push collector
+
+Errors are `{"error": "<one line>", "problems": [...]}`: 400 for bad input (every problem listed),
+404 for unknown names, 409 for conflicts (a taken name, pushing to a finished trial).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from mlplatform.tuning.collectors import MetricLog
+from mlplatform.tuning.engine import Conflict, Engine, NotFound
+from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, load_document, parse_experiment
+from mlplatform.tuning.status import experiment_object, timestamp, trial_object
+from mlplatform.tuning.store import ExperimentExists
+
+PREFIX = "/api/v1"
+
+
+def add_routes(app: FastAPI, engine: Engine) -> None:
+    _add_error_handlers(app)
+
+    @app.post(f"{PREFIX}/experiments", status_code=201)
+    async def create_experiment(request: Request):
+        document = load_document(await request.body())
+        return await run_in_threadpool(_create, engine, document)
+
+    @app.get(f"{PREFIX}/experiments")
+    def list_experiments():
+        items = [_experiment_view(engine, record.name) for record in engine.store.experiments()]
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "ExperimentList",
+            "items": [item for item in items if item],
+        }
+
+    @app.get(f"{PREFIX}/experiments/{{name}}")
+    def get_experiment(name: str):
+        return _experiment_view(engine, name, required=True)
+
+    @app.patch(f"{PREFIX}/experiments/{{name}}")
+    async def patch_experiment(name: str, request: Request):
+        changes = _count_changes(load_document(await request.body()))
+        await run_in_threadpool(engine.patch, name, changes)
+        return await run_in_threadpool(_experiment_view, engine, name, True)
+
+    @app.delete(f"{PREFIX}/experiments/{{name}}")
+    def delete_experiment(name: str):
+        engine.delete(name)
+        return {"kind": "Status", "status": "Success", "details": {"name": name, "kind": "experiments"}}
+
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials")
+    def list_trials(name: str):
+        _, experiment = engine.experiment(name)
+        items = [trial_object(trial, experiment) for trial in engine.store.trials(name)]
+        return {"apiVersion": API_VERSION, "kind": "TrialList", "items": items}
+
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}")
+    def get_trial(name: str, trial: str):
+        _, experiment = engine.experiment(name)
+        record = engine.store.trial(trial)
+        if record is None or record.experiment != name:
+            raise NotFound(f"trial {trial} not found in experiment {name}")
+        return trial_object(record, experiment)
+
+    @app.post(f"{PREFIX}/trials/{{trial}}/metrics")
+    async def push_metrics(trial: str, request: Request):
+        logs = _metric_logs(load_document(await request.body()))
+        await run_in_threadpool(engine.push_metrics, trial, logs)
+        return {"trial": trial, "accepted": len(logs)}
+
+
+def _create(engine: Engine, document) -> dict:
+    experiment = parse_experiment(document)
+    problem = engine.backend_available(experiment)
+    if problem:
+        raise SpecError([problem])
+    engine.create(experiment)
+    return _experiment_view(engine, experiment.name, required=True)
+
+
+def _experiment_view(engine: Engine, name: str, required: bool = False) -> dict | None:
+    try:
+        record, experiment = engine.experiment(name)
+    except NotFound:
+        if required:
+            raise
+        return None
+    return experiment_object(record, experiment, engine.store.trials(name))
+
+
+def _count_changes(document) -> dict:
+    """The counts a PATCH changes: `{"spec": {...}}` or the fields alone; anything else is refused."""
+    if not isinstance(document, dict):
+        raise SpecError(['the PATCH body must be a mapping such as {"spec": {"parallelTrialCount": 2}}'])
+    changes = (
+        document["spec"] if set(document) == {"spec"} and isinstance(document["spec"], dict) else document
+    )
+    problems = [
+        f"spec.{key}: cannot be changed on an existing experiment (PATCH takes {', '.join(COUNT_FIELDS)})"
+        for key in changes
+        if key not in COUNT_FIELDS
+    ]
+    if not changes:
+        problems.append(f"nothing to change (PATCH takes {', '.join(COUNT_FIELDS)})")
+    if problems:
+        raise SpecError(problems)
+    return changes
+
+
+def _metric_logs(document) -> list[MetricLog]:
+    metrics = document.get("metrics") if isinstance(document, dict) else None
+    if not isinstance(metrics, dict) or not metrics:
+        raise SpecError(['the body must be {"metrics": {"<name>": <number>, ...}}'])
+    problems = [
+        f"metrics.{name}: {value!r} is not a finite number"
+        for name, value in metrics.items()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    ]
+    if problems:
+        raise SpecError(problems)
+    moment = document.get("timestamp") or timestamp(time.time())
+    return [MetricLog(str(name), repr(float(value)), moment) for name, value in metrics.items()]
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    def answer(status: int, error: Exception, problems: list[str] | None = None):
+        return JSONResponse({"error": str(error), "problems": problems or [str(error)]}, status_code=status)
+
+    @app.exception_handler(SpecError)
+    async def bad_spec(_request, error: SpecError):
+        return answer(400, error, error.problems)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request, error: NotFound):
+        return answer(404, error)
+
+    @app.exception_handler(ExperimentExists)
+    async def exists(_request, error: ExperimentExists):
+        return answer(
+            409, Exception(f"experiment {error} already exists; delete it first or choose another name")
+        )
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request, error: Conflict):
+        return answer(409, error)

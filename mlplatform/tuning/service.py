@@ -1,0 +1,57 @@
+"""Assembles the tuning service: store, runner, trial backends, engine, metrics and the HTTP API."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from mlplatform.runners import make_runner
+from mlplatform.service import add_operational_routes
+from mlplatform.tuning.api import add_routes
+from mlplatform.tuning.engine import Engine
+from mlplatform.tuning.monitoring import TuningMetrics
+from mlplatform.tuning.store import Store
+from mlplatform.tuning.trials import TUNING_URL_VARIABLE, JobTrials
+
+DEFAULT_PORT = 8585
+
+
+def public_url(host: str, port: int) -> str:
+    """Where trials reach the service (report_metrics): $MLP_TUNING_URL (a cluster sets its Service URL),
+    else host:port."""
+    if os.environ.get(TUNING_URL_VARIABLE):
+        return os.environ[TUNING_URL_VARIABLE].rstrip("/")
+    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://{reachable}:{port}"
+
+
+def build_app(
+    *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str
+) -> FastAPI:
+    store = Store(db)
+    task_runner = make_runner(runner, state_dir=state_dir, max_parallel=max_parallel)
+    backends = {"Job": JobTrials(task_runner, store, tuning_url)}
+    if pipelines_url:
+        from mlplatform.tuning.pipeline_trials import PipelineTrials
+
+        backends["PipelineRun"] = PipelineTrials(pipelines_url, store)
+    registry = CollectorRegistry()
+    engine = Engine(store, backends, TuningMetrics(registry, store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        engine.start()
+        try:
+            yield
+        finally:
+            engine.stop()
+            task_runner.close()
+
+    app = FastAPI(title="mlplatform tuning service", lifespan=lifespan)
+    add_operational_routes(app, ready=engine.not_ready, registry=registry)
+    add_routes(app, engine)
+    return app

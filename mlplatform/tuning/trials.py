@@ -1,0 +1,177 @@
+"""Running trials: the trial template made concrete, and the backends that execute it.
+
+`render(experiment, trial)` substitutes `${trialParameters.*}` in the trialSpec, as Katib does. A
+backend starts the result, reports its state, and returns the metrics it reported:
+
+- `JobTrials`: a batch Job trialSpec on the shared runner interface (`mlplatform.runners`). The local
+  runner runs the primary container's command as a subprocess; the Kubernetes runner creates the
+  substituted Job itself (`TaskSpec.job_manifest`).
+- `PipelineTrials` (pipeline_trials.py): a `PipelineRun` trialSpec, one run on the pipeline controller.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+
+from mlplatform.runners import Resources, Runner, TaskSpec, TaskStatus
+from mlplatform.tuning.collectors import Collector, MetricLog
+from mlplatform.tuning.spec import TRIAL_METADATA_REFERENCE, TRIAL_PARAMETER_PLACEHOLDER, Experiment
+from mlplatform.tuning.store import Store, TrialRecord
+
+EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+TRIAL_LABEL = "katib.kubeflow.org/trial"
+TRIAL_NAME_VARIABLE = "KATIB_TRIAL_NAME"  # what Katib's own report_metrics() reads
+TUNING_URL_VARIABLE = "MLP_TUNING_URL"  # where report_metrics() posts
+
+
+class TrialBackend(ABC):
+    """Executes trials of one trialSpec kind. Trial names double as task and Job names."""
+
+    @abstractmethod
+    def start(self, experiment: Experiment, trial: TrialRecord) -> None: ...
+
+    @abstractmethod
+    def status(self, trial: TrialRecord) -> TaskStatus:
+        """The trial's execution state; raises TaskNotFound when nothing runs under its name."""
+
+    @abstractmethod
+    def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus: ...
+
+    @abstractmethod
+    def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]: ...
+
+    @abstractmethod
+    def cancel(self, trial: TrialRecord) -> None: ...
+
+    @abstractmethod
+    def delete(self, trial: TrialRecord) -> None: ...
+
+
+# --- the template -----------------------------------------------------------------------------------------
+
+
+def parameter_values(experiment: Experiment, trial: TrialRecord) -> dict[str, str]:
+    """Each trial parameter's value for this trial: an assignment, or trial metadata."""
+    assignments = trial.parameters()
+    metadata = experiment.template.trial_spec.get("metadata") or {}
+    values = {}
+    for parameter in experiment.template.parameters:
+        if parameter.reference in assignments:
+            values[parameter.name] = assignments[parameter.reference]
+            continue
+        match = TRIAL_METADATA_REFERENCE.match(parameter.reference)
+        field, label, annotation = match.groups()
+        if label is not None:
+            values[parameter.name] = str((metadata.get("labels") or {}).get(label, ""))
+        elif annotation is not None:
+            values[parameter.name] = str((metadata.get("annotations") or {}).get(annotation, ""))
+        else:
+            values[parameter.name] = {
+                "Name": trial.name,
+                "Namespace": experiment.namespace,
+                "Kind": experiment.template.trial_spec.get("kind", ""),
+                "APIVersion": experiment.template.trial_spec.get("apiVersion", ""),
+            }[field]
+    return values
+
+
+def substitute(node, values: dict[str, str]):
+    """A copy of `node` with every `${trialParameters.name}` in its strings replaced by text."""
+    if isinstance(node, dict):
+        return {key: substitute(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [substitute(item, values) for item in node]
+    if isinstance(node, str):
+        return TRIAL_PARAMETER_PLACEHOLDER.sub(lambda match: values[match.group(1)], node)
+    return node
+
+
+def render(experiment: Experiment, trial: TrialRecord) -> dict:
+    """The trialSpec for this trial, named after it: what the trial runs (Trial.spec.runSpec)."""
+    spec = substitute(copy.deepcopy(experiment.template.trial_spec), parameter_values(experiment, trial))
+    metadata = spec.setdefault("metadata", {})
+    metadata["name"] = trial.name
+    metadata["namespace"] = experiment.namespace
+    metadata.setdefault("labels", {}).update({EXPERIMENT_LABEL: experiment.name, TRIAL_LABEL: trial.name})
+    return spec
+
+
+# --- Job trials ---------------------------------------------------------------------------------------------
+
+
+class JobTrials(TrialBackend):
+    """Job trials on a runner. Metrics come from the task's output, or from pushes stored by the service."""
+
+    def __init__(self, runner: Runner, store: Store, tuning_url: str):
+        self.runner = runner
+        self.store = store
+        self.tuning_url = tuning_url
+
+    def task(self, experiment: Experiment, trial: TrialRecord) -> TaskSpec:
+        job = render(experiment, trial)
+        container = _primary(job, experiment.template.primary_container)
+        argv = [str(arg) for arg in (container.get("command") or []) + (container.get("args") or [])]
+        argv = Collector(experiment.collector, experiment.objective.metric_names).command(argv)
+        container["command"] = argv
+        container.pop("args", None)
+        container["env"] = [
+            *(container.get("env") or []),
+            {"name": TRIAL_NAME_VARIABLE, "value": trial.name},
+            {"name": TUNING_URL_VARIABLE, "value": self.tuning_url},
+        ]
+        return TaskSpec(
+            name=trial.name,
+            command=argv,
+            image=str(container.get("image", "")),
+            env={item["name"]: str(item["value"]) for item in container["env"] if "value" in item},
+            resources=_resources(container.get("resources") or {}),
+            labels=dict(job["metadata"]["labels"]),
+            timeout_seconds=(job.get("spec") or {}).get("activeDeadlineSeconds"),
+            job_manifest=job,
+        )
+
+    def start(self, experiment: Experiment, trial: TrialRecord) -> None:
+        self.runner.start(self.task(experiment, trial))
+
+    def status(self, trial: TrialRecord) -> TaskStatus:
+        return self.runner.status(trial.name)
+
+    def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus:
+        return self.runner.wait(trial.name, timeout=timeout)
+
+    def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]:
+        collector = Collector(experiment.collector, experiment.objective.metric_names)
+        if experiment.collector.kind == "Push":
+            return collector.collect("", self.store.metric_logs(trial.name))
+        return collector.collect(self.runner.logs(trial.name), [])
+
+    def cancel(self, trial: TrialRecord) -> None:
+        self.runner.cancel(trial.name)
+
+    def delete(self, trial: TrialRecord) -> None:
+        self.runner.delete(trial.name)
+
+
+def _primary(job: dict, name: str) -> dict:
+    containers = job["spec"]["template"]["spec"]["containers"]
+    return next(container for container in containers if container.get("name") == name)
+
+
+def _resources(resources: dict) -> Resources | None:
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    if not requests and not limits:
+        return None
+    accelerator = next((key for key in {**requests, **limits} if key not in ("cpu", "memory")), None)
+    return Resources(
+        cpu_request=_quantity(requests.get("cpu")),
+        cpu_limit=_quantity(limits.get("cpu")),
+        memory_request=_quantity(requests.get("memory")),
+        memory_limit=_quantity(limits.get("memory")),
+        accelerator_type=accelerator,
+        accelerator_count=int(limits.get(accelerator) or requests.get(accelerator)) if accelerator else None,
+    )
+
+
+def _quantity(value) -> str | None:
+    return None if value is None else str(value)

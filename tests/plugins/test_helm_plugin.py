@@ -1,0 +1,101 @@
+"""The `helm mlp` plugin: one plugin.yaml that installs and runs on Helm 3 and Helm 4."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlplatform.tools import helm_binary
+from tests.support.chart_fixtures import HELM_PARAMS
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "plugins" / "mlp"
+
+
+def helm_home(root: Path) -> dict[str, str]:
+    return {"HELM_DATA_HOME": str(root / "data"), "HELM_CONFIG_HOME": str(root / "config"),
+            "HELM_CACHE_HOME": str(root / "cache")}
+
+
+def run_helm(major: int, home: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(helm_binary(major)), *args], capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, **home, **(env or {})})
+
+
+@pytest.fixture
+def installed(tmp_path, request):
+    major = request.param
+    home = helm_home(tmp_path / f"helm{major}")
+    result = run_helm(major, home, "plugin", "install", str(PLUGIN))
+    assert result.returncode == 0, result.stderr
+    return major, home
+
+
+@pytest.mark.parametrize("installed", HELM_PARAMS, indirect=True)
+def test_the_plugin_loads(installed):
+    major, home = installed
+    listing = run_helm(major, home, "plugin", "list")
+    assert listing.returncode == 0 and "mlp" in listing.stdout
+    assert "error" not in listing.stderr.lower()
+    usage = run_helm(major, home, "mlp", "--help")
+    assert usage.returncode == 0 and "status|validate|canary|diff|upgrade-check" in usage.stderr
+
+
+@pytest.mark.parametrize("installed", HELM_PARAMS, indirect=True)
+def test_subcommands_map_onto_mlp_with_the_release_context(installed, tmp_path):
+    """A stand-in mlp (MLP_BIN) records what the plugin runs and the context Helm passes it."""
+    major, home = installed
+    recorder = tmp_path / "mlp"
+    recorder.write_text('#!/bin/sh\necho "args: $*"\necho "ns: $HELM_NAMESPACE ctx: $HELM_KUBECONTEXT '
+                        'kubeconfig: $KUBECONFIG"\n')
+    recorder.chmod(0o755)
+    env = {"MLP_BIN": str(recorder)}
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("")
+
+    def plugin(*args):
+        result = run_helm(major, home, "-n", "team-a", "--kube-context", "prod", "--kubeconfig", str(kubeconfig),
+                          "mlp", *args, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert plugin("status", "mlp")[0] == "args: release status mlp"
+    assert plugin("diff", "mlp", "-f", "v.yaml")[0] == "args: release diff mlp -f v.yaml"
+    assert plugin("upgrade-check", "mlp")[0] == "args: release upgrade-check mlp"
+    assert plugin("validate", "mlp", "--output", "json")[0] == "args: validate --release mlp --output json"
+    assert plugin("canary", "status", "mlp")[0] == "args: canary status mlp"
+    assert plugin("status", "mlp")[1] == f"ns: team-a ctx: prod kubeconfig: {kubeconfig}"
+
+
+@pytest.mark.parametrize("installed", HELM_PARAMS, indirect=True)
+def test_an_unknown_subcommand_is_refused(installed):
+    major, home = installed
+    result = run_helm(major, home, "mlp", "rollback")
+    assert result.returncode != 0 and "unknown subcommand 'rollback'" in result.stderr
+
+
+@pytest.mark.parametrize("installed", HELM_PARAMS, indirect=True)
+def test_the_real_mlp_answers_through_the_plugin(installed):
+    major, home = installed
+    result = run_helm(major, home, "mlp", "upgrade-check", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Immutable-field changes" in result.stdout
+
+
+def test_setup_installs_the_plugin_for_both_helms(tmp_path):
+    tools = tmp_path / "tools"
+    (tools / "bin").mkdir(parents=True)
+    for name, major in (("helm", 3), ("helm4", 4)):
+        (tools / "bin" / name).symlink_to(helm_binary(major))
+    result = subprocess.run(["bash", str(ROOT / "ci" / "scripts" / "install-helm-plugin.sh"), str(tools)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    for major in (3, 4):
+        listing = run_helm(major, helm_home(tools / "helm-home" / str(major)), "plugin", "list")
+        assert "mlp" in listing.stdout, listing.stderr
+    again = subprocess.run(["bash", str(ROOT / "ci" / "scripts" / "install-helm-plugin.sh"), str(tools)],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr  # re-running setup replaces the plugin
