@@ -51,7 +51,8 @@ def local() -> None:
               help="Seconds each process gets to become healthy.")
 def up(state_dir: Path, components: tuple[str, ...], scrape_interval: float, values_file: Path | None,
        timeout: float) -> None:
-    from mlplatform.local.platform import UpOptions, up as start
+    from mlplatform.local.platform import UpOptions
+    from mlplatform.local.platform import up as start
 
     began = time.monotonic()
     options = UpOptions(components=components, scrape_interval=scrape_interval, values=_read_values(values_file),

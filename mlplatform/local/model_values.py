@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import ConfigError, DependencyError
@@ -46,7 +46,7 @@ class ModelServerValues:
     canary_models: tuple[ServedModel, ...]
 
     @classmethod
-    def from_values(cls, values: dict) -> "ModelServerValues":
+    def from_values(cls, values: dict) -> ModelServerValues:
         server = values.get("modelServer") or {}
         canary = server.get("canary") or {}
         enabled = bool(canary.get("enabled", False))

@@ -9,17 +9,18 @@ is reported and left out; the rest starts.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import ConfigError, MissingBinary
 from mlplatform.hooks.config import merge_values
 from mlplatform.local import supervisor
-from mlplatform.local.components import COMPONENT_NAMES, CATALOGUE, nginx, prometheus, s3, with_requirements
+from mlplatform.local.components import CATALOGUE, COMPONENT_NAMES, nginx, prometheus, s3, with_requirements
 from mlplatform.local.components.base import Launch, Unavailable
 from mlplatform.local.model_values import ModelServerValues, apply_model_server_values
 from mlplatform.local.state import StateDir
@@ -73,6 +74,7 @@ def up(state_dir: Path | str, options: UpOptions = UpOptions(), report: Report =
     except BaseException:
         report("stopping the processes that started")
         supervisor.stop_all(state.root, records)
+        state.endpoints_file.unlink(missing_ok=True)   # processes.json stays: `status` shows what failed
         raise
     return endpoints
 
@@ -137,10 +139,13 @@ def _start(state: StateDir, launch: Launch, unavailable: dict[str, str]) -> list
 
 def _wait_healthy(records: list[ProcessRecord], launch: Launch, timeout: float, report: Report) -> None:
     started = time.monotonic()
+    failed = threading.Event()
     with ThreadPoolExecutor(max_workers=max(len(records), 1)) as pool:
-        waits = {pool.submit(supervisor.wait_healthy, record, timeout): record for record in records}
+        waits = {pool.submit(supervisor.wait_healthy, record, timeout, failed): record for record in records}
         for done in as_completed(waits):
-            done.result()   # raises the first failure
+            if done.exception() is not None:
+                failed.set()          # the other waits end now
+                raise done.exception()
             name = waits[done].name
             report(f"{name}: healthy at {launch.planned[name].url} ({time.monotonic() - started:.1f}s)")
 

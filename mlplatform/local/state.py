@@ -30,7 +30,7 @@ class StateDir:
     root: Path
 
     @classmethod
-    def at(cls, path: Path | str) -> "StateDir":
+    def at(cls, path: Path | str) -> StateDir:
         return cls(Path(path).resolve())
 
     @property

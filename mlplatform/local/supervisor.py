@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ class ProcessRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProcessRecord":
+    def from_dict(cls, data: dict) -> ProcessRecord:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
@@ -83,18 +84,21 @@ def carries_marker(pid: int, state_root: Path) -> bool:
     return f"{STATE_MARKER}={state_root}".encode() in environ.split(b"\0")
 
 
-def platform_processes(state_root: Path, records: list[ProcessRecord]) -> list[int]:
-    """Every live pid of the platform: the recorded process groups and whatever carries the marker."""
+def platform_processes(state_root: Path, records: list[ProcessRecord]) -> list[ProcInfo]:
+    """Every live process of the platform: the recorded process groups and whatever carries the marker."""
     groups = {record.pid for record in records if is_ours(record)}
-    return [info.pid for info in live_processes()
-            if info.pgid in groups or carries_marker(info.pid, state_root)]
+    return [info for info in live_processes() if info.pgid in groups or carries_marker(info.pid, state_root)]
 
 
 def is_ours(record: ProcessRecord) -> bool:
-    """The recorded process (or, if it exited, a process left in its group) still runs."""
+    """The recorded process, or a process left in its group, still runs.
+
+    Linux never hands out a pid that is still some group's id, so a pid taken by another process
+    means our group is gone.
+    """
     info = proc_info(record.pid)
-    if info is not None and info.start_ticks == record.start_ticks:
-        return info.state not in ("Z", "X")
+    if info is not None:
+        return info.start_ticks == record.start_ticks and info.state not in ("Z", "X")
     return any(other.pgid == record.pid for other in live_processes())
 
 
@@ -126,14 +130,17 @@ def probe(record: ProcessRecord, timeout: float = 2.0) -> str | None:
     return None if response.status_code == 200 else f"HTTP {response.status_code}"
 
 
-def wait_healthy(record: ProcessRecord, timeout: float) -> None:
-    """Wait until `record` is healthy; DependencyError with the end of its log when it dies or times out."""
+def wait_healthy(record: ProcessRecord, timeout: float, cancel: threading.Event | None = None) -> None:
+    """Wait until `record` is healthy; DependencyError with the end of its log when it dies or times out.
+    Setting `cancel` (another process failed) ends the wait early."""
+    cancel = cancel or threading.Event()
     deadline = time.monotonic() + timeout
     while (reason := probe(record, timeout=1.0)) is not None:
         if reason == "exited" or time.monotonic() > deadline:
             cause = "exited" if reason == "exited" else f"not healthy after {timeout:g}s ({reason})"
             raise DependencyError(f"{record.name} {cause}; {record.log} ends with: {log_tail(record.log)}")
-        time.sleep(0.2)
+        if cancel.wait(0.2):
+            return
 
 
 def log_tail(path: str, lines: int = 3) -> str:
@@ -146,20 +153,21 @@ def log_tail(path: str, lines: int = 3) -> str:
 
 def stop_all(state_root: Path, records: list[ProcessRecord], grace: float = 10.0) -> list[int]:
     """SIGTERM every process of the platform, SIGKILL what is left after `grace`; the pids killed."""
-    for record in records:
-        if is_ours(record):
-            _signal_group(record.pid, signal.SIGTERM)
-    for pid in platform_processes(state_root, records):
-        _signal(pid, signal.SIGTERM)
+    groups = {record.pid for record in records if is_ours(record)}
+    for pgid in groups:
+        _signal_group(pgid, signal.SIGTERM)
+    for info in platform_processes(state_root, records):
+        if info.pgid not in groups:   # left its group: signalled on its own
+            _signal(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while (left := platform_processes(state_root, records)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for pid in left:
-        _signal(pid, signal.SIGKILL)
+    for info in left:
+        _signal(info.pid, signal.SIGKILL)
     deadline = time.monotonic() + 5.0   # SIGKILL cannot be refused; this only waits for the kernel
     while platform_processes(state_root, records) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return left
+    return [info.pid for info in left]
 
 
 def stop_one(record: ProcessRecord, grace: float = 10.0) -> None:

@@ -177,9 +177,16 @@ class LocalRunner(Runner):
                 output.write(f"mlplatform: cannot start task: {error}\n".encode())
                 (directory / "exit_code").write_text("127\n")
                 return
-        (directory / "pid").write_text(f"{process.pid} {_start_time(process.pid)}")
+        try:
+            (directory / "pid").write_text(f"{process.pid} {_start_time(process.pid)}")
+        except FileNotFoundError:  # deleted while it was starting: nobody wants it any more
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+            return
         with self._lock:
             self._processes[spec.name] = process
+        if (directory / "cancelled").exists():  # cancelled while it was starting, before its pid was known
+            self._terminate(spec.name)
         try:
             process.wait(timeout=spec.timeout_seconds)
         except subprocess.TimeoutExpired:

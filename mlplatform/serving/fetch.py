@@ -132,6 +132,7 @@ def _download_mlflow(location: str, target: Path, access: SourceAccess) -> None:
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")   # a log line per file, not a bar
     try:
         mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=str(target),
                                             tracking_uri=access.tracking_uri)

@@ -75,12 +75,14 @@ def test_an_unresolvable_model_fails_and_names_it(local_platform, tmp_path):
     assert failed[0]["detail"].startswith("models:/ghost@champion does not resolve")
 
 
+@pytest.mark.slow
 def test_a_smoke_experiment_runs_two_trials(local_platform):
     code, report = validate(local_platform.state_dir, "--smoke", "experiment", "--check", "smoke-experiment")
     assert code == 0, report
     assert "2 trials succeeded" in report["results"][0]["detail"]
 
 
+@pytest.mark.slow
 def test_a_smoke_pipeline_runs(local_platform):
     code, report = validate(local_platform.state_dir, "--smoke", "pipeline", "--check", "smoke-pipeline")
     assert code == 0, report

@@ -1,4 +1,5 @@
-"""Hook programs run as real processes against a real MLflow server and moto (S3)."""
+"""Hook programs run as real processes against local mode (`local_platform`): its MLflow, moto and
+pipeline controller. Fault tests point a state directory at a registry that is not there."""
 
 from __future__ import annotations
 
@@ -10,35 +11,28 @@ import pytest
 import yaml
 
 from mlplatform.endpoints import Endpoints
-from mlplatform.s3 import s3_client
-from tests.registries.servers import MOTO_CREDENTIALS, shared_server
 
 ROOT = Path(__file__).resolve().parents[2]
-S3_EXTRA = {"access_key_id": MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "secret_access_key": MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], "region": "us-east-1"}
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory):
-    root = tmp_path_factory.getbasetemp()
-    return {"mlflow": shared_server("mlflow", root), "moto": shared_server("moto", root)}
+S3_EXTRA = {"access_key_id": "testing", "secret_access_key": "testing", "region": "us-east-1"}  # local mode's moto
 
 
 def write_state(state_dir: Path, services: dict[str, str]) -> Path:
-    """A local-mode state directory whose endpoints.json names `services`."""
+    """A local-mode state directory whose endpoints.json names `services` (for faults: a registry that
+    is not there yet, or never will be)."""
     Endpoints(services=services, platform="local", release="local", extra={"s3": S3_EXTRA}).write(
         state_dir / "endpoints.json")
     return state_dir
 
 
 @pytest.fixture
-def state_dir(tmp_path, servers):
-    return write_state(tmp_path / "state", {"model-registry": servers["mlflow"].url, "minio": servers["moto"].url})
+def state_dir(local_platform):
+    """Local mode's own state directory: its registry, S3, pipeline controller."""
+    return local_platform.state_dir
 
 
 @pytest.fixture
-def s3(servers):
-    return s3_client(servers["moto"].url, credentials=S3_EXTRA)
+def s3(local_platform):
+    return local_platform.s3()
 
 
 def write_values(path: Path, register: dict) -> Path:

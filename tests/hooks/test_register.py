@@ -25,7 +25,7 @@ def upload_model(s3, bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix}"
 
 
-def test_register_creates_buckets_and_models_then_changes_nothing(tmp_path, state_dir, s3, servers):
+def test_register_creates_buckets_and_models_then_changes_nothing(tmp_path, state_dir, s3, local_platform):
     model, bucket = unique("fraud"), unique("models")
     source_1 = upload_model(s3, "artifacts", f"{model}/1")
     source_2 = upload_model(s3, "artifacts", f"{model}/2")
@@ -43,7 +43,7 @@ def test_register_creates_buckets_and_models_then_changes_nothing(tmp_path, stat
     assert f"bucket {bucket}: created" in first.stdout
     assert "bucket artifacts: exists" in first.stdout  # a bucket that already exists is fine
 
-    registry = open_registry("mlflow", servers["mlflow"].url)
+    registry = open_registry("mlflow", local_platform.url("model-registry"))
     versions = registry.list_versions(model)
     assert [(v.label, v.source) for v in versions] == [("1", source_1), ("2", source_2)]
     assert registry.resolve(f"{model}@champion").tags["auc"] == "0.93"
@@ -70,9 +70,10 @@ def test_a_missing_model_source_names_the_model_and_the_source(tmp_path, state_d
     assert f"ok   model {model} v1" in result.stdout  # the other version is still registered
 
 
-def test_registry_down_then_up_is_retried_until_it_answers(tmp_path, s3, servers):
+@pytest.mark.slow
+def test_registry_down_then_up_is_retried_until_it_answers(tmp_path, s3, local_platform):
     registry = mlflow_server(tmp_path / "late-mlflow")
-    state = write_state(tmp_path / "state", {"model-registry": registry.url, "minio": servers["moto"].url})
+    state = write_state(tmp_path / "state", {"model-registry": registry.url, "minio": local_platform.url("minio")})
     model = unique("fraud")
     values = write_values(tmp_path / "values.yaml", {"buckets": [], "models": [{"name": model, "versions": [
         {"source": upload_model(s3, "artifacts", f"{model}/1"), "version": "1", "aliases": ["champion"]}]}]})
@@ -89,9 +90,9 @@ def test_registry_down_then_up_is_retried_until_it_answers(tmp_path, s3, servers
         registry.stop()
 
 
-def test_registry_down_for_good_fails_clearly_within_the_deadline(tmp_path, s3, servers):
+def test_registry_down_for_good_fails_clearly_within_the_deadline(tmp_path, s3, local_platform):
     nowhere = f"http://127.0.0.1:{free_port()}"
-    state = write_state(tmp_path / "state", {"model-registry": nowhere, "minio": servers["moto"].url})
+    state = write_state(tmp_path / "state", {"model-registry": nowhere, "minio": local_platform.url("minio")})
     model = unique("fraud")
     values = write_values(tmp_path / "values.yaml", {"buckets": [], "models": [{"name": model, "versions": [
         {"source": upload_model(s3, "artifacts", f"{model}/1"), "version": "1"}]}]})

@@ -30,23 +30,22 @@ def start_controller(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def moto_s3(tmp_path_factory):
-    """A real S3 endpoint (moto_server) with one bucket; yields the environment that points at it."""
-    import os
+def moto_s3(tmp_path_factory) -> dict:
+    """A real S3 endpoint (moto_server) with a bucket "pipelines"; yields the environment pointing at it."""
     import subprocess
     import sys
     from pathlib import Path
 
     from mlplatform.net import free_port, wait_for_http
-    from mlplatform.s3 import s3_client
 
     port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     env = {
         "MLP_S3_ENDPOINT": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -57,16 +56,17 @@ def moto_s3(tmp_path_factory):
         wait_for_http(
             f"http://127.0.0.1:{port}/", timeout=30, what="moto_server", alive=lambda: process.poll() is None
         )
-        saved = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)
-        s3_client().create_bucket(Bucket="pipelines")
+        moto_client(env).create_bucket(Bucket="pipelines")
         yield env
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     finally:
         process.terminate()
         process.wait(timeout=10)
-        log.close()
+
+
+def moto_client(env: dict):
+    from mlplatform.s3 import s3_client
+
+    return s3_client(
+        env["MLP_S3_ENDPOINT"],
+        {"access_key_id": env["AWS_ACCESS_KEY_ID"], "secret_access_key": env["AWS_SECRET_ACCESS_KEY"]},
+    )

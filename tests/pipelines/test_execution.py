@@ -132,6 +132,17 @@ def test_identical_tasks_are_served_from_the_cache(controller):
     assert not any(task["cached"] for task in third["run_details"]["task_details"])
 
 
+def test_tasks_with_dataset_model_and_metrics_outputs_are_cached_too(controller):
+    first = run_func(controller, pipelines.fraud_detection, {"rows": 123, "seed": 99})
+    second = run_func(controller, pipelines.fraud_detection, {"rows": 123, "seed": 99})
+    assert first["state"] == second["state"] == "SUCCEEDED"
+    executors = [task for task in second["run_details"]["task_details"] if task["kind"] == "executor"]
+    assert len(executors) == 3 and all(task["cached"] for task in executors)
+    assert second["pipeline_outputs"] == first["pipeline_outputs"]
+    artifacts = controller.get(f"/apis/v2beta1/runs/{second['run_id']}/artifacts").json()["artifacts"]
+    assert {a["uri"].split("/")[-3] for a in artifacts} == {first["run_id"]}  # the first run's files
+
+
 def test_nested_pipeline_and_pipeline_outputs(controller):
     run = run_func(controller, pipelines.outer, {"x": 4}, enable_caching=False)
     assert run["state"] == "SUCCEEDED", run["error"]

@@ -9,25 +9,23 @@ import sys
 import pytest
 
 from mlplatform.pipelines.launcher.manifest import Manifest, Transfer
-from mlplatform.s3 import s3_client
 from tests.pipelines import pipelines
+from tests.pipelines.conftest import moto_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 
-def launcher(*args: str, cwd=None) -> subprocess.CompletedProcess:
+LAUNCHER = [sys.executable, "-m", "mlplatform.pipelines.launcher"]
+
+
+def launcher(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "mlplatform.pipelines.launcher", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=os.environ,
-        cwd=cwd,
+        [*LAUNCHER, *args], capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **env}
     )
 
 
 def test_launcher_run_downloads_inputs_runs_and_uploads_outputs(moto_s3, tmp_path):
-    s3 = s3_client()
+    s3 = moto_client(moto_s3)
     s3.put_object(Bucket="pipelines", Key="in/data.csv", Body=b"a,b\n1,2\n")
     s3.put_object(Bucket="pipelines", Key="in/model/weights.bin", Body=b"w")
     s3.put_object(Bucket="pipelines", Key="in/model/config/c.json", Body=b"{}")
@@ -48,7 +46,7 @@ def test_launcher_run_downloads_inputs_runs_and_uploads_outputs(moto_s3, tmp_pat
         f"open('{tmp_path}/result.txt', 'w').write(str(rows)); os.makedirs('{tmp_path}/dir/sub'); "
         f"open('{tmp_path}/dir/sub/x', 'w').write('x')"
     )
-    done = launcher("run", "--manifest", manifest.to_json(), "--", sys.executable, "-c", script)
+    done = launcher(moto_s3, "run", "--manifest", manifest.to_json(), "--", sys.executable, "-c", script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert s3.get_object(Bucket="pipelines", Key="out/result.txt")["Body"].read() == b"2"
     assert s3.get_object(Bucket="pipelines", Key="out/dir/sub/x")["Body"].read() == b"x"
@@ -57,35 +55,44 @@ def test_launcher_run_downloads_inputs_runs_and_uploads_outputs(moto_s3, tmp_pat
 
 def test_launcher_run_fails_when_an_input_is_missing_and_uploads_nothing_after_a_failure(moto_s3, tmp_path):
     missing = Manifest(downloads=[Transfer("s3://pipelines/nowhere", str(tmp_path / "x"))])
-    done = launcher("run", "--manifest", missing.to_json(), "--", "true")
+    done = launcher(moto_s3, "run", "--manifest", missing.to_json(), "--", "true")
     assert done.returncode != 0 and "nowhere" in done.stderr
     failing = Manifest(uploads=[Transfer("s3://pipelines/out/failed.txt", str(tmp_path / "f.txt"))])
     done = launcher(
-        "run", "--manifest", failing.to_json(), "--", "sh", "-c", f"echo x > {tmp_path}/f.txt; exit 3"
+        moto_s3,
+        "run",
+        "--manifest",
+        failing.to_json(),
+        "--",
+        "sh",
+        "-c",
+        f"echo x > {tmp_path}/f.txt; exit 3",
     )
     assert done.returncode == 3
-    assert s3_client().list_objects_v2(Bucket="pipelines", Prefix="out/failed.txt").get("KeyCount", 0) == 0
+    assert (
+        moto_client(moto_s3).list_objects_v2(Bucket="pipelines", Prefix="out/failed.txt").get("KeyCount", 0)
+        == 0
+    )
 
 
 def test_pod_launcher_steps_download_then_upload_after_the_exit_code(moto_s3, tmp_path):
     """The two launcher steps a Kubernetes Job runs around the user's container."""
-    s3_client().put_object(Bucket="pipelines", Key="pod/in.txt", Body=b"input")
+    moto_client(moto_s3).put_object(Bucket="pipelines", Key="pod/in.txt", Body=b"input")
     exit_code = tmp_path / "exit_code"
     manifest = Manifest(
         downloads=[Transfer("s3://pipelines/pod/in.txt", str(tmp_path / "s3/in.txt"))],
         uploads=[Transfer("s3://pipelines/pod/out.txt", str(tmp_path / "s3/out.txt"))],
         exit_code_file=str(exit_code),
     )
-    assert launcher("download", "--manifest", manifest.to_json()).returncode == 0
+    assert launcher(moto_s3, "download", "--manifest", manifest.to_json()).returncode == 0
     assert (tmp_path / "s3/in.txt").read_text() == "input"
     uploader = subprocess.Popen(
-        [sys.executable, "-m", "mlplatform.pipelines.launcher", "upload", "--manifest", manifest.to_json()],
-        env=os.environ,
+        [*LAUNCHER, "upload", "--manifest", manifest.to_json()], env={**os.environ, **moto_s3}
     )
     (tmp_path / "s3/out.txt").write_text("output")
     exit_code.write_text("0\n")
     assert uploader.wait(timeout=30) == 0
-    assert s3_client().get_object(Bucket="pipelines", Key="pod/out.txt")["Body"].read() == b"output"
+    assert moto_client(moto_s3).get_object(Bucket="pipelines", Key="pod/out.txt")["Body"].read() == b"output"
 
 
 def test_a_whole_run_keeps_its_artifacts_in_s3(moto_s3, start_controller):
@@ -97,7 +104,7 @@ def test_a_whole_run_keeps_its_artifacts_in_s3(moto_s3, start_controller):
     run = controller.wait(result.run_id, timeout=120)
     assert run["state"] == "SUCCEEDED", run["error"]
     artifacts = controller.get(f"/apis/v2beta1/runs/{result.run_id}/artifacts").json()["artifacts"]
-    s3 = s3_client()
+    s3 = moto_client(moto_s3)
     assert {a["type"] for a in artifacts} == {"system.Dataset", "system.Model", "system.Metrics"}
     for artifact in artifacts:
         assert artifact["uri"].startswith(f"s3://pipelines/artifacts/{result.run_id}/")

@@ -1,13 +1,12 @@
 import pytest
 
 from tests.registries.kubeflow_api import KubeflowRegistryServer
-from tests.registries.servers import shared_server
 
 
 @pytest.fixture(scope="session")
-def mlflow_registry_url(tmp_path_factory):
-    """A real MLflow tracking server (shared with the hook and check tests of this process)."""
-    return shared_server("mlflow", tmp_path_factory.getbasetemp()).url
+def mlflow_registry_url(local_platform):
+    """Local mode's MLflow tracking server (tests use their own model names)."""
+    return local_platform.url("model-registry")
 
 
 @pytest.fixture

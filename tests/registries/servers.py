@@ -1,8 +1,5 @@
-"""Real servers the registry, hook and check tests start on free ports: MLflow and moto (S3).
-
-The hook and check tests use local mode's `local_platform` where they need the whole platform;
-these are for the tests that need one server, or need to stop and start it (fault cases).
-"""
+"""An MLflow server a test starts and stops itself (the registry-down-then-up fault); everything else
+uses local mode's `local_platform`."""
 
 from __future__ import annotations
 
@@ -67,37 +64,3 @@ def mlflow_server(state_dir: Path) -> ServerProcess:
         health_path="/health",
         log=state_dir / "mlflow.log",
     )
-
-
-MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def moto_server(state_dir: Path) -> ServerProcess:
-    """moto as an S3 endpoint (not started)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    return ServerProcess(
-        name="moto",
-        command=[str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        url=f"http://127.0.0.1:{port}",
-        health_path="/moto-api/",
-        log=state_dir / "moto.log",
-    )
-
-
-_shared: dict[str, ServerProcess] = {}
-
-
-def shared_server(kind: str, root: Path) -> ServerProcess:
-    """One running server of `kind` ("mlflow" or "moto") per test process, shared by the test packages
-    that need a plain server (each package's conftest would otherwise start its own)."""
-    if kind not in _shared:
-        import atexit
-
-        make = {"mlflow": mlflow_server, "moto": moto_server}[kind]
-        server = make(root / kind)
-        server.env = dict(MOTO_CREDENTIALS) if kind == "moto" else {}
-        _shared[kind] = server.start()
-        atexit.register(server.stop)
-    return _shared[kind]

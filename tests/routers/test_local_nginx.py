@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from typing import Self
 
 import pytest
 import requests
@@ -51,7 +52,7 @@ class Load:
                 continue
             self.results[(weight, response.status_code, response.headers.get("X-Model-Server-Track"))] += 1
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self

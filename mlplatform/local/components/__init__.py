@@ -7,9 +7,9 @@ before it (nginx needs the two MLServers, Prometheus needs every scrape target).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 from mlplatform.local.components import mlserver, nginx, prometheus, registry, s3, services
 from mlplatform.local.components.base import Launch, PlannedProcess

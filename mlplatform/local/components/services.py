@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 
-from mlplatform.local.components.base import HOST, Launch, PlannedProcess, ScrapeTarget, Unavailable, local_url, new_port
+from mlplatform.local.components.base import (
+    HOST,
+    Launch,
+    PlannedProcess,
+    ScrapeTarget,
+    Unavailable,
+    local_url,
+    new_port,
+)
 from mlplatform.local.components.s3 import PIPELINE_BUCKET
 from mlplatform.local.supervisor import ProcessSpec
 from mlplatform.tools import require_binary

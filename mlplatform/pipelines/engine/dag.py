@@ -161,7 +161,7 @@ class RunDriver:
             elif row.kind == "dag":
                 row.state, row.started_at = "RUNNING", time.time()
             elif row.kind == "importer":
-                self.engine.run_importer(self.run, row, component)
+                self.engine.executors.run_importer(self.run, row, component)
         except InvalidInput as error:
             finish(row, "FAILED", error.message)
         self.rows[row.path] = row
@@ -181,7 +181,7 @@ class RunDriver:
     def _advance(self, row: Task, task: TaskRef, scope: Scope) -> bool:
         """Move an unfinished task along; True when it finished now."""
         if row.kind == "executor":
-            self.engine.advance_executor(self.run, row, task, self.ir)
+            self.engine.executors.advance(self.run, row, task, self.ir)
         elif row.kind == "dag":
             self._advance_dag(row)
         elif row.kind == "loop":
