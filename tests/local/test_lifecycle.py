@@ -16,7 +16,7 @@ from tests.support.local_fixtures import mlp, start_local_platform
 pytestmark = pytest.mark.slow
 
 EVERY_COMPONENT = {"minio", "model-registry", "model-server", "model-server-stable", "model-server-canary",
-                   "prometheus", "tuning-service"}
+                   "prometheus", "pipeline-controller", "tuning-service"}
 
 
 def platform_pids(state_dir: Path) -> list[int]:

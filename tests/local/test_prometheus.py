@@ -27,7 +27,7 @@ def test_every_target_is_up_with_its_component_and_track(local_platform):
     wait_until(lambda: all(target["health"] == "up" for target in targets()), what="every target up", timeout=20)
     labels = {(target["labels"]["component"], target["labels"].get("track")) for target in targets()}
     assert {("model-server", "stable"), ("model-server", "canary"), ("prometheus", None),
-            ("tuning-service", None)} <= labels
+            ("pipeline-controller", None), ("tuning-service", None)} <= labels
 
 
 def test_inference_metrics_of_each_track_reach_prometheus(local_platform, iris_model_uri):

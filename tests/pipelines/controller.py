@@ -25,11 +25,13 @@ class Controller:
         max_parallel: int = 4,
         artifact_root: str | None = None,
         env: dict | None = None,
+        runner: str = "local",
     ):
         self.directory = directory
         self.max_parallel = max_parallel
         self.artifact_root = artifact_root
         self.env = env or {}
+        self.runner = runner
         self.process: subprocess.Popen | None = None
         self.port = 0
         self.starts = 0
@@ -58,6 +60,8 @@ class Controller:
             str(self.directory / "state"),
             "--max-parallel",
             str(self.max_parallel),
+            "--runner",
+            self.runner,
         ]
         if self.artifact_root:
             command += ["--artifact-root", self.artifact_root]

@@ -291,3 +291,36 @@ def structs_oneof_importer(
     echo(message=dsl.OneOf(chosen_heads.output, chosen_tails.output))
     imported = dsl.importer(artifact_uri=source_uri, artifact_class=Dataset, metadata={"origin": "test"})
     return read_text(source=imported.output).output
+
+
+# --- container components only: what the Kubernetes test runs through local Job pods -------------
+
+
+@dsl.container_component
+def write_text(text: str, out: Output[Dataset], length: dsl.OutputPath(int)):
+    return dsl.ContainerSpec(
+        image="alpine:3.20",
+        command=[
+            "sh",
+            "-c",
+            'mkdir -p "$(dirname "$1")" "$(dirname "$2")" && printf %s "$0" > "$1" '
+            '&& printf %s "${#0}" > "$2"',
+        ],
+        args=[text, out.path, length],
+    )
+
+
+@dsl.container_component
+def shout(source: Input[Dataset], loud: Output[Dataset]):
+    return dsl.ContainerSpec(
+        image="alpine:3.20",
+        command=["sh", "-c", 'mkdir -p "$(dirname "$1")" && tr a-z A-Z < "$0" > "$1" && cat "$1"'],
+        args=[source.path, loud.path],
+    )
+
+
+@dsl.pipeline(name="containers-on-kubernetes")
+def containers_only(text: str = "hello pods") -> int:
+    written = write_text(text=text).set_cpu_request("100m").set_memory_limit("256Mi")
+    shout(source=written.outputs["out"])
+    return written.outputs["length"]
