@@ -33,7 +33,14 @@ ROUTED_KINDS = {"gateway-api": ("HTTPRoute",), "istio": ("VirtualService",), "ng
 
 
 def api_client_of(kube_api) -> client.ApiClient:
-    return kube_api.api_client
+    """A client for the test API server, with the chart's namespace in place."""
+    api = kube_api.api_client()
+    try:
+        client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+    return api
 
 
 def crd(kind: str) -> dict:

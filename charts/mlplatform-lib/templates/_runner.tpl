@@ -25,7 +25,7 @@ automountServiceAccountToken: false
 {{- define "mlplatform-lib.runner.rbac" -}}
 {{- if .Values.rbac.create -}}
 {{- $rules := list
-  (dict "apiGroups" (list "batch") "resources" (list "jobs") "verbs" (list "create" "get" "list" "watch" "delete"))
+  (dict "apiGroups" (list "batch") "resources" (list "jobs") "verbs" (list "create" "get" "list" "watch" "patch" "delete"))
   (dict "apiGroups" (list "") "resources" (list "pods") "verbs" (list "get" "list" "watch"))
   (dict "apiGroups" (list "") "resources" (list "pods/log") "verbs" (list "get"))
 -}}
@@ -43,6 +43,7 @@ metadata:
   labels: {{- include "mlplatform-lib.labels" . | nindent 4 }}
 data:
   MLP_S3_ENDPOINT: {{ include "mlplatform-lib.s3.endpoint" . | quote }}
+  MLP_S3_SECRET: {{ include "mlplatform-lib.s3.secretName" . | quote }}
   MLP_TASK_IMAGE: {{ .Values.tasks.image | default (include "mlplatform-lib.image" (dict "image" .Values.image "context" .)) | quote }}
   MLP_TASK_SERVICE_ACCOUNT: {{ include "mlplatform-lib.runner.taskServiceAccountName" . | quote }}
 {{- end -}}
