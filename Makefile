@@ -57,7 +57,7 @@ down: ## delete the kind cluster
 	bash ci/scripts/kind-down.sh
 
 bench: ## run every benchmark; results go to bench/results/*.json
-	for b in bench/*.py; do $(PYTHON) "$$b"; done
+	for b in bench/*.py; do [ "$$b" = bench/common.py ] || $(PYTHON) "$$b"; done
 
-clean: ## remove generated state (keeps .venv and .tools)
-	rm -rf .mlplatform .pytest_cache bench/results
+clean: ## remove generated state (keeps .venv, .tools and the committed bench results)
+	rm -rf .mlplatform .pytest_cache
