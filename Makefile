@@ -51,10 +51,10 @@ demo: ## run the whole fraud-detection story locally, no cluster needed
 	$(VENV)/bin/mlp demo
 
 up: ## create a kind cluster, build and load the image, install the chart, run helm test
-	bash ci/scripts/kind-up.sh
+	@bash ci/scripts/kind-up.sh
 
 down: ## delete the kind cluster
-	bash ci/scripts/kind-down.sh
+	@bash ci/scripts/kind-down.sh
 
 bench: ## run every benchmark; results go to bench/results/*.json
 	for b in bench/*.py; do [ "$$b" = bench/common.py ] || $(PYTHON) "$$b"; done

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The Debian packages that local mode and the tests run for real: nginx and prometheus.
+# The Debian packages that local mode and the tests run for real: nginx and prometheus; shellcheck lints ci/scripts.
 set -euo pipefail
-packages=(nginx-light prometheus unzip)
+packages=(nginx-light prometheus unzip shellcheck)
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v unzip >/dev/null || missing+=(unzip)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
 [ ${#missing[@]} -eq 0 ] && { echo "system packages: ${packages[*]} present"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then

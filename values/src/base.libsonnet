@@ -1,12 +1,6 @@
 // What every environment shares. Each <env>.jsonnet merges its changes into this with `+:`, so lists
 // and maps extend the base instead of replacing it (Helm would replace them between -f files).
 {
-  local fraud = {
-    name: 'fraud',
-    uri: 'models:/fraud@champion',
-    implementation: 'mlserver_sklearn.SKLearnModel',
-  },
-
   global: {
     imageRegistry: '',
     imagePullSecrets: [],
@@ -20,7 +14,9 @@
 
   modelServer: {
     enabled: true,
-    models: [fraud],
+    // Serve nothing until the register hook has registered a model: a fresh cluster has no artifacts,
+    // and `helm install --wait` waits for the model server before post-install hooks run.
+    models: [],
     router: { type: 'replicas' },
   },
 
@@ -30,13 +26,8 @@
       enabled: true,
       registry: 'mlflow',
       buckets: ['mlpipeline', 'mlflow', 'models'],
-      models: [{
-        name: 'fraud',
-        description: 'Card fraud classifier (the demo model).',
-        tags: { team: 'risk' },
-        versions: [{ source: 's3://models/fraud/1', version: '1', aliases: ['champion'], tags: {} }],
-      }],
-      pipelines: [{ name: 'fraud-training', version: 'v1', source: 's3://mlpipeline/pipelines/fraud-training.yaml' }],
+      models: [],
+      pipelines: [],
       experiments: [],
     },
     canaryAnalysis: { enabled: true },
