@@ -20,12 +20,20 @@ def api_client(kubeconfig: str | None = None, context: str | None = None) -> cli
     """An ApiClient: the given kubeconfig/context, else in-cluster, else $KUBECONFIG or ~/.kube/config."""
     if kubeconfig or context or "KUBERNETES_SERVICE_HOST" not in os.environ:
         try:
-            return config.new_client_from_config(config_file=kubeconfig, context=context)
+            # $KUBECONFIG read now: the client reads it once, when it is imported.
+            return config.new_client_from_config(config_file=kubeconfig or os.environ.get("KUBECONFIG") or None,
+                                                 context=context)
         except (ConfigException, FileNotFoundError) as error:
             raise ConfigError(f"cannot load kubeconfig {kubeconfig or '(default)'}: {error}") from None
     cfg = client.Configuration()
     config.load_incluster_config(client_configuration=cfg)
     return client.ApiClient(cfg)
+
+
+def request_timeout(seconds: float) -> tuple[float, float]:
+    """The `_request_timeout` for `seconds`: (connect, read). The client takes only an int or a 2-tuple and
+    silently ignores a float (no timeout at all), so always pass this."""
+    return (float(seconds), float(seconds))
 
 
 def current_namespace(default: str = "default") -> str:

@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from mlplatform.checks.base import Check, CheckContext, CheckResult
+from mlplatform.kube import request_timeout
 
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -52,9 +53,9 @@ class WorkloadsCheck(Check):
         apps = client.AppsV1Api(context.kube)
         try:
             workloads = [("Deployment", item) for item in apps.list_namespaced_deployment(
-                namespace, label_selector=selector).items]
+                namespace, label_selector=selector, _request_timeout=request_timeout(context.timeout)).items]
             workloads += [("StatefulSet", item) for item in apps.list_namespaced_stateful_set(
-                namespace, label_selector=selector).items]
+                namespace, label_selector=selector, _request_timeout=request_timeout(context.timeout)).items]
         except (ApiException, HTTPError) as error:
             return [self.failed("kubernetes", f"cannot list workloads in {namespace}: {_api_cause(error)}")]
         if not workloads:
@@ -80,8 +81,8 @@ class WorkloadsCheck(Check):
         match = (item.spec.selector.match_labels or {}) if item.spec.selector else {}
         selector = ",".join(f"{key}={value}" for key, value in sorted(match.items()))
         try:
-            pods = client.CoreV1Api(context.kube).list_namespaced_pod(item.metadata.namespace,
-                                                                      label_selector=selector).items
+            pods = client.CoreV1Api(context.kube).list_namespaced_pod(
+                item.metadata.namespace, label_selector=selector, _request_timeout=request_timeout(context.timeout)).items
         except (ApiException, HTTPError):
             return ""
         reasons = []

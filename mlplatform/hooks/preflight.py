@@ -18,9 +18,10 @@ from mlplatform.checks.base import FAILED, PASSED, SKIPPED, WARNING, CheckResult
 from mlplatform.checks.report import Report
 from mlplatform.errors import DependencyError
 from mlplatform.hooks.config import HookConfig, config_options, hook_namespace, load_config
-from mlplatform.kube import api_client
+from mlplatform.kube import api_client, request_timeout
 
 DEFAULT_MIN_KUBERNETES = "1.30"
+REQUEST_TIMEOUT = 10.0   # seconds for one API request: an API server that hangs must not hold the hook to its deadline
 
 # The custom resources each traffic router writes, found through discovery.
 ROUTER_APIS = {
@@ -34,23 +35,32 @@ ROUTER_APIS = {
 # values key -> (what it is, the keys its Secret must hold)
 S3_KEYS = ("root-user", "root-password")
 DATABASE_COMPONENTS = ("pipelineController", "tuningService", "modelRegistry")
-PERSISTENT_COMPONENTS = ("pipelineController", "tuningService", "modelRegistry", "minio")
+PERSISTENT_COMPONENTS = ("pipelineController", "tuningService", "modelRegistry", "minio", "prometheus")
+NO_PROVISIONING = "-"   # the charts' storageClass "-": storageClassName "", pre-provisioned volumes only
 
 
 def _result(check: str, component: str, status: str, detail: str) -> CheckResult:
     return CheckResult(check=check, component=component, status=status, detail=detail)
 
 
-def _api_unreachable(error: Exception) -> DependencyError:
-    return DependencyError(f"the Kubernetes API did not answer: {error}")
+def _api_unreachable(kube, error: Exception) -> DependencyError:
+    """The one line for an API server that did not answer: which server, and why."""
+    host = getattr(getattr(kube, "configuration", None), "host", None) or "(unknown server)"
+    if isinstance(error, ApiException):
+        cause = f"HTTP {error.status} {error.reason}".strip()
+    else:
+        reason = getattr(error, "reason", None) or error   # urllib3's MaxRetryError wraps the real cause
+        cause = str(reason).split("): ", 1)[-1] or type(reason).__name__
+    return DependencyError(f"the Kubernetes API at {host} did not answer: {cause} (check the kubeconfig or the "
+                           "hook's ServiceAccount, and that the API server is up)")
 
 
-def check_kubernetes_version(kube, settings: dict) -> list[CheckResult]:
+def check_kubernetes_version(kube, settings: dict, timeout: float = REQUEST_TIMEOUT) -> list[CheckResult]:
     minimum = str(settings.get("minKubernetesVersion") or DEFAULT_MIN_KUBERNETES)
     try:
-        info = client.VersionApi(kube).get_code()
+        info = client.VersionApi(kube).get_code(_request_timeout=request_timeout(timeout))
     except (ApiException, HTTPError) as error:
-        raise _api_unreachable(error) from None
+        raise _api_unreachable(kube, error) from None
     found = (int(info.major), int("".join(ch for ch in info.minor if ch.isdigit())))
     wanted = tuple(int(part) for part in minimum.split("."))
     version = f"{found[0]}.{found[1]}"
@@ -61,22 +71,22 @@ def check_kubernetes_version(kube, settings: dict) -> list[CheckResult]:
     return [_result("kubernetes-version", "cluster", PASSED, f"Kubernetes {version} >= {minimum}")]
 
 
-def _served_resources(kube, group: str, version: str) -> set[str] | None:
+def _served_resources(kube, group: str, version: str, timeout: float = REQUEST_TIMEOUT) -> set[str] | None:
     """The resource names the API serves for group/version (discovery); None when it serves no such group."""
     path = f"/apis/{group}/{version}"
     try:
         data, _, _ = kube.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"],
-                                   _return_http_data_only=False)
+                                   _return_http_data_only=False, _request_timeout=request_timeout(timeout))
     except ApiException as error:
         if error.status == 404:
             return None
-        raise _api_unreachable(error) from None
+        raise _api_unreachable(kube, error) from None
     except HTTPError as error:
-        raise _api_unreachable(error) from None
+        raise _api_unreachable(kube, error) from None
     return {resource.get("name") for resource in (data or {}).get("resources", [])}
 
 
-def check_router_apis(kube, values: dict) -> list[CheckResult]:
+def check_router_apis(kube, values: dict, timeout: float = REQUEST_TIMEOUT) -> list[CheckResult]:
     model_server = values.get("modelServer") or {}
     if not model_server.get("enabled", True):
         return [_result("router-crds", "model-server", SKIPPED, "modelServer.enabled is false")]
@@ -89,7 +99,7 @@ def check_router_apis(kube, values: dict) -> list[CheckResult]:
         return [_result("router-crds", "model-server", PASSED, f"router {router} needs no custom resources")]
     results = []
     for group, version, plural, kind, how in needed:
-        served = _served_resources(kube, group, version)
+        served = _served_resources(kube, group, version, timeout)
         if served is None or plural not in served:
             results.append(_result("router-crds", "model-server", FAILED,
                                    f"router {router} needs {kind} ({group}/{version}), which this cluster does not "
@@ -101,7 +111,10 @@ def check_router_apis(kube, values: dict) -> list[CheckResult]:
 
 
 def _requested_storage_classes(values: dict) -> dict[str, list[str]]:
-    """storage class name ("" = the cluster default) -> the values keys that ask for it."""
+    """storage class name ("" = the cluster default) -> the values keys that ask for it, each named once.
+
+    The charts' rule (mlplatform-lib.storageClass): `<component>.persistence.storageClass`, else
+    `global.storageClass`, else the cluster default; "-" asks for no dynamic provisioning, so no class."""
     global_class = (values.get("global") or {}).get("storageClass") or ""
     wanted: dict[str, list[str]] = {}
     for key in PERSISTENT_COMPONENTS:
@@ -110,28 +123,32 @@ def _requested_storage_classes(values: dict) -> dict[str, list[str]]:
         if not component.get("enabled", True) or not persistence.get("enabled", True) or persistence.get("existingClaim"):
             continue
         name = persistence.get("storageClass") or global_class
+        if name == NO_PROVISIONING:
+            continue
         source = f"{key}.persistence.storageClass" if persistence.get("storageClass") else (
             "global.storageClass" if global_class else f"{key}.persistence (cluster default)")
-        wanted.setdefault(name, []).append(source)
+        sources = wanted.setdefault(name, [])
+        if source not in sources:
+            sources.append(source)
     return wanted
 
 
-def check_storage_classes(kube, values: dict, settings: dict) -> list[CheckResult]:
+def check_storage_classes(kube, values: dict, settings: dict, timeout: float = REQUEST_TIMEOUT) -> list[CheckResult]:
     wanted = _requested_storage_classes(values)
     if not wanted:
-        return [_result("storage-class", "cluster", PASSED, "no component asks for a volume")]
+        return [_result("storage-class", "cluster", PASSED, "no volume needs a StorageClass")]
     if not settings.get("clusterReadAccess", True):
         return [_result("storage-class", "cluster", SKIPPED,
                         "hooks.preflight.clusterReadAccess is false: StorageClasses not checked")]
     try:
-        classes = client.StorageV1Api(kube).list_storage_class().items
+        classes = client.StorageV1Api(kube).list_storage_class(_request_timeout=request_timeout(timeout)).items
     except ApiException as error:
         if error.status == 403:
             return [_result("storage-class", "cluster", SKIPPED,
                             "no permission to list StorageClasses (hooks.preflight.clusterReadAccess)")]
-        raise _api_unreachable(error) from None
+        raise _api_unreachable(kube, error) from None
     except HTTPError as error:
-        raise _api_unreachable(error) from None
+        raise _api_unreachable(kube, error) from None
     names = {item.metadata.name for item in classes}
     defaults = [item.metadata.name for item in classes
                 if (item.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
@@ -173,7 +190,7 @@ def _referenced_secrets(values: dict) -> list[tuple[str, str, tuple[str, ...]]]:
     return referenced
 
 
-def check_secrets(kube, values: dict, namespace: str) -> list[CheckResult]:
+def check_secrets(kube, values: dict, namespace: str, timeout: float = REQUEST_TIMEOUT) -> list[CheckResult]:
     referenced = _referenced_secrets(values)
     if not referenced:
         return [_result("secrets", "secrets", PASSED, "the values reference no existing secret")]
@@ -183,7 +200,7 @@ def check_secrets(kube, values: dict, namespace: str) -> list[CheckResult]:
         create = "kubectl create secret generic {} -n {} {}".format(
             name, namespace, " ".join(f"--from-literal={item}=..." for item in required))
         try:
-            secret = core.read_namespaced_secret(name, namespace)
+            secret = core.read_namespaced_secret(name, namespace, _request_timeout=request_timeout(timeout))
         except ApiException as error:
             if error.status == 404:
                 results.append(_result("secrets", name, FAILED,
@@ -195,9 +212,9 @@ def check_secrets(kube, values: dict, namespace: str) -> list[CheckResult]:
                                        f"no permission to read Secret {name} ({key}): the preflight Role lists the "
                                        "secrets the values name; re-render the chart"))
                 continue
-            raise _api_unreachable(error) from None
+            raise _api_unreachable(kube, error) from None
         except HTTPError as error:
-            raise _api_unreachable(error) from None
+            raise _api_unreachable(kube, error) from None
         present = {item for item, value in (secret.data or {}).items() if value}
         missing = [item for item in required if item not in present]
         if missing:
@@ -265,15 +282,15 @@ def check_values(values: dict) -> list[CheckResult]:
     return [_result("values", component, status, detail) for component, status, detail in problems]
 
 
-def run_preflight(config: HookConfig, kube) -> Report:
+def run_preflight(config: HookConfig, kube, timeout: float = REQUEST_TIMEOUT) -> Report:
     started = time.monotonic()
     settings = config.hook("preflight")
     namespace = hook_namespace(config)
     results = check_values(config.values)
-    results += check_kubernetes_version(kube, settings)
-    results += check_router_apis(kube, config.values)
-    results += check_storage_classes(kube, config.values, settings)
-    results += check_secrets(kube, config.values, namespace)
+    results += check_kubernetes_version(kube, settings, timeout)
+    results += check_router_apis(kube, config.values, timeout)
+    results += check_storage_classes(kube, config.values, settings, timeout)
+    results += check_secrets(kube, config.values, namespace, timeout)
     title = f"preflight: release {config.release or '?'} in namespace {namespace}"
     return Report(title=title, results=results, seconds=time.monotonic() - started)
 
@@ -289,10 +306,12 @@ def exit_code(report: Report) -> int:
 @config_options
 @click.option("--kubeconfig", envvar="KUBECONFIG", help="Kubeconfig (default: in-cluster, else $KUBECONFIG).")
 @click.option("--kube-context", envvar="HELM_KUBECONTEXT", help="Kubeconfig context.")
+@click.option("--timeout", type=float, default=REQUEST_TIMEOUT, show_default=True,
+              help="Seconds to wait for one Kubernetes API request.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cli(config_path, local, state_dir, values_files, kubeconfig, kube_context, output):
+def cli(config_path, local, state_dir, values_files, kubeconfig, kube_context, timeout, output):
     """Check the cluster and the values before install or upgrade; say what to fix."""
     config = load_config(config_path, local, state_dir, values_files)
-    report = run_preflight(config, api_client(kubeconfig, kube_context))
+    report = run_preflight(config, api_client(kubeconfig, kube_context), timeout)
     click.echo(report.json() if output == "json" else report.table())
     raise SystemExit(exit_code(report))

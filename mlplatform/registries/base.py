@@ -18,6 +18,8 @@ from mlplatform.errors import DependencyError, MlpError
 LABEL_TAG = "mlplatform.version"          # the values' `version` label, where the backend numbers versions itself
 OUTCOME_TAG = "mlplatform.outcome"        # promoted | aborted | failed-analysis ... (canary rollouts)
 OUTCOME_DETAIL_TAG = "mlplatform.outcome.detail"
+ANALYSIS_TAG = "mlplatform.canary.analysis"  # passed | failed: the last canary analysis of this version
+ANALYSIS_DETAIL_TAG = "mlplatform.canary.analysis.detail"
 
 
 class RegistryUnavailable(DependencyError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from pyhelm3 import errors as helm_errors
 from mlplatform.errors import ConfigError, DependencyError, MlpError
 from mlplatform.tools import helm_binary
 from mlplatform.values import charts
+
+# pyhelm3 logs every failed command as a warning; errors reach the user as our one clear line instead.
+logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -58,6 +62,22 @@ class ReleaseContext:
 
     def status(self) -> dict:
         return self.run(self.helm.status(self.release, namespace=self.namespace))
+
+    def history(self) -> list[dict]:
+        return list(self.run(self.helm.history(self.release, namespace=self.namespace)))
+
+    def helm_major(self) -> int:
+        """3 or 4: the major version of the helm this context drives."""
+        version = self.run(self.helm.version()).strip().lstrip("v")
+        return int(version.split(".")[0])
+
+    def upgrade(self, chart: Path, values: dict, *, description: str, timeout: str = "15m") -> dict:
+        """`helm upgrade --wait --wait-for-jobs` with the values given whole, rolled back when it fails
+        (hooks included): `--atomic` on Helm 3, `--rollback-on-failure` on Helm 4. Returns the release."""
+        atomic_arg = "--atomic" if self.helm_major() == 3 else "--rollback-on-failure"
+        return self.run(self.helm.install_or_upgrade(
+            self.release, chart, values, atomic=True, atomic_arg=atomic_arg, create_namespace=False,
+            description=description, namespace=self.namespace, timeout=timeout, wait=True))
 
     def render_upgrade(self, chart: Path, values: dict) -> list[dict]:
         """What `helm upgrade` would apply: rendered with the cluster's lookups and capabilities, nothing changed."""

@@ -12,7 +12,7 @@ from mlplatform.values import charts, cli, generate
 from mlplatform.values.charts import Render
 from tests.support.chart_fixtures import HELM_PARAMS
 
-SERVING_RULES = """{ groups: [{ name: 'serving', rules: [{ record: 'mlplatform:requests:rate5m',
+EXTRA_RULES = """{ groups: [{ name: 'extra', rules: [{ record: 'mlplatform:requests:rate5m',
   expr: 'sum by (component, track) (rate(model_infer_request_success[5m]))' }] }] }
 """
 
@@ -37,7 +37,7 @@ def checkout(tmp_path):
 
 def test_check_names_every_out_of_date_file_and_render_fixes_them(checkout, monkeypatch, capsys):
     rules = checkout / "charts" / "prometheus" / "rules"
-    (rules / "serving.jsonnet").write_text(SERVING_RULES)                      # a new source
+    (rules / "extra.jsonnet").write_text(EXTRA_RULES)                          # a new source
     (rules.parent / "files" / "rules" / "retired.yaml").write_text("groups: []\n")  # a file whose source is gone
     dev = checkout / "values" / "src" / "dev.jsonnet"
     dev.write_text(dev.read_text().replace("retention: '2d'", "retention: '3d'"))  # a changed source
@@ -45,7 +45,7 @@ def test_check_names_every_out_of_date_file_and_render_fixes_them(checkout, monk
     readme.write_text(readme.read_text().replace("| `replicaCount`", "| `replicas`"))  # a hand-edited table
 
     expected = sorted(checkout / path for path in (
-        "values/dev.yaml", "charts/prometheus/files/rules/serving.yaml",
+        "values/dev.yaml", "charts/prometheus/files/rules/extra.yaml",
         "charts/prometheus/files/rules/retired.yaml", "charts/minio/README.md"))
     assert generate.out_of_date(checkout) == expected
 
@@ -59,15 +59,14 @@ def test_check_names_every_out_of_date_file_and_render_fixes_them(checkout, monk
     main(["values", "render"])
     assert generate.out_of_date(checkout) == []
     assert not (rules.parent / "files" / "rules" / "retired.yaml").exists()
-    serving = yaml.safe_load((rules.parent / "files" / "rules" / "serving.yaml").read_text())
-    assert serving["groups"][0]["rules"][0]["record"] == "mlplatform:requests:rate5m"
+    extra = yaml.safe_load((rules.parent / "files" / "rules" / "extra.yaml").read_text())
+    assert extra["groups"][0]["rules"][0]["record"] == "mlplatform:requests:rate5m"
     assert "retention: 3d" in (checkout / "values" / "dev.yaml").read_text()
 
 
 @pytest.mark.parametrize("helm", HELM_PARAMS)
 def test_the_prometheus_chart_loads_every_rule_file(checkout, tmp_path, helm):
     rules = checkout / "charts" / "prometheus" / "files" / "rules"
-    (rules / "serving.yaml").write_text("groups:\n  - name: serving\n    rules: []\n")
     staged = charts.stage(tmp_path / "staged", helm_binary(helm), root=checkout / "charts")
     objects = charts.objects(charts.template(helm_binary(helm), staged, Render("prometheus")))
     config = next(obj for obj in objects if obj["metadata"]["name"] == "mlp-prometheus-rules")

@@ -70,6 +70,29 @@ def test_a_missing_model_source_names_the_model_and_the_source(tmp_path, state_d
     assert f"ok   model {model} v1" in result.stdout  # the other version is still registered
 
 
+def test_a_bucket_that_already_exists_is_fine_and_left_untouched(tmp_path, state_dir, s3):
+    """A bucket made before the release (by a person, another tool, an earlier install) keeps its objects."""
+    existing, new = unique("data"), unique("models")
+    s3.create_bucket(Bucket=existing)
+    s3.put_object(Bucket=existing, Key="datasets/fraud.csv", Body=b"amount,label\n12.5,0\n",
+                  Metadata={"owner": "risk-team"})
+    s3.put_object(Bucket=existing, Key="README", Body=b"kept by hand")
+    before = {o["Key"]: (o["ETag"], o["Size"], o["LastModified"])
+              for o in s3.list_objects_v2(Bucket=existing)["Contents"]}
+    values = write_values(tmp_path / "values.yaml", {"buckets": [existing, new], "models": [], "pipelines": []})
+
+    result = run_hook("register", "--local", "--state-dir", str(state_dir), "--values", str(values))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"bucket {existing}: exists" in result.stdout and f"bucket {new}: created" in result.stdout
+    after = {o["Key"]: (o["ETag"], o["Size"], o["LastModified"])
+             for o in s3.list_objects_v2(Bucket=existing)["Contents"]}
+    assert after == before
+    kept = s3.get_object(Bucket=existing, Key="datasets/fraud.csv")
+    assert kept["Body"].read() == b"amount,label\n12.5,0\n" and kept["Metadata"] == {"owner": "risk-team"}
+    assert s3.list_objects_v2(Bucket=new).get("KeyCount") == 0
+
+
 @pytest.mark.slow
 def test_registry_down_then_up_is_retried_until_it_answers(tmp_path, s3, local_platform):
     registry = mlflow_server(tmp_path / "late-mlflow")

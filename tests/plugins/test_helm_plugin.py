@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
 from mlplatform.tools import helm_binary
 from tests.support.chart_fixtures import HELM_PARAMS
@@ -99,3 +102,78 @@ def test_setup_installs_the_plugin_for_both_helms(tmp_path):
     again = subprocess.run(["bash", str(ROOT / "ci" / "scripts" / "install-helm-plugin.sh"), str(tools)],
                            capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr  # re-running setup replaces the plugin
+
+
+# ---- against a release really installed in the test API server (kube_api), through the installed plugin
+
+RELEASE_NAMESPACE = "ml"
+
+
+@pytest.fixture(params=HELM_PARAMS)
+def release(request, kube_api, chart_suite):
+    """The umbrella installed by helm `major` (hooks that need the platform's network off), every workload
+    ready, and the plugin installed in the fixture's helm home as `make setup-plugin` installs it."""
+    major = request.param
+    kube_api.server.kubelet = True
+    kube_api.helm(major, "plugin", "install", str(PLUGIN))
+    chart = chart_suite.staged(major) / "mlplatform"
+    kube_api.helm(major, "install", "mlp", str(chart), "--namespace", RELEASE_NAMESPACE, "--create-namespace",
+                  "--set", "hooks.preflight.enabled=false,hooks.register.enabled=false", "--wait", "--timeout", "60s")
+    return major, chart
+
+
+def helm_mlp(kube_api, major: int, *args: str) -> subprocess.CompletedProcess:
+    """`helm -n ml mlp ...` with the fixture's kubeconfig: Helm passes the context to the real mlp."""
+    return kube_api.helm(major, "-n", RELEASE_NAMESPACE, "mlp", *args, check=False, timeout=180)
+
+
+def test_status_of_a_real_release_through_the_plugin(kube_api, release):
+    major, _ = release
+    result = helm_mlp(kube_api, major, "status", "mlp", "--output", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    status = json.loads(result.stdout)
+    assert (status["release"], status["namespace"], status["revision"], status["status"]) == (
+        "mlp", RELEASE_NAMESPACE, 1, "deployed")
+    assert {c["component"]: c["ready"] for c in status["components"]} == dict.fromkeys(
+        ["pipeline-controller", "tuning-service", "model-registry", "model-server-stable", "minio", "prometheus"],
+        True)
+    assert status["canary"] == {"enabled": False, "weight": 0, "router": "replicas"}
+
+    table = helm_mlp(kube_api, major, "status", "mlp")
+    assert table.returncode == 0, table.stderr
+    assert f"release mlp (namespace {RELEASE_NAMESPACE}): revision 1, deployed" in table.stdout
+
+
+def test_status_names_an_unready_component_and_exits_1(kube_api, release):
+    major, _ = release
+    kube_api.server.kubelet = False
+    apps = client.AppsV1Api(kube_api.api_client())
+    apps.patch_namespaced_stateful_set_status("mlp-minio", RELEASE_NAMESPACE, {"status": {"readyReplicas": 0}})
+    result = helm_mlp(kube_api, major, "status", "mlp")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"NOT READY\s+minio\s+StatefulSet mlp-minio: 0/1 ready \(no pods\)", result.stdout), result.stdout
+
+
+def test_status_of_a_release_that_is_not_there_is_one_clear_line(kube_api, release):
+    major, _ = release
+    result = helm_mlp(kube_api, major, "status", "absent")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"release absent not found in namespace {RELEASE_NAMESPACE}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_diff_of_a_real_release_through_the_plugin(kube_api, release):
+    major, chart = release
+    unchanged = helm_mlp(kube_api, major, "diff", "mlp", str(chart))
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    assert unchanged.stdout.strip().splitlines()[-1] == "release mlp: no changes"
+
+    changed = helm_mlp(kube_api, major, "diff", "mlp", str(chart), "--set", "modelServer.replicaCount=3")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert f"# Deployment {RELEASE_NAMESPACE}/mlp-model-server-stable: changed" in changed.stdout, changed.stdout
+    assert re.search(r"^-\s+replicas: 2$", changed.stdout, re.MULTILINE), changed.stdout
+    assert re.search(r"^\+\s+replicas: 3$", changed.stdout, re.MULTILINE), changed.stdout
+    assert changed.stdout.strip().splitlines()[-1].startswith("release mlp: 1 changed")
+    # diff changes nothing: the release is still at revision 1
+    history = json.loads(kube_api.helm(major, "history", "mlp", "-n", RELEASE_NAMESPACE, "--output", "json").stdout)
+    assert [entry["revision"] for entry in history] == [1]
