@@ -21,9 +21,9 @@ from common import summarize, write_result  # (common puts the project on sys.pa
 from mlplatform.canary.local import LocalTarget
 from mlplatform.canary.plan import RolloutPlan
 from mlplatform.canary.rollout import ABORTED, run_rollout
+from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
-from tests.support.local_fixtures import IRIS_ROW, save_iris_model, start_local_platform
-from tests.support.traffic import Traffic
+from tests.support.local_fixtures import IRIS_ROW, inference_request, save_iris_model, start_local_platform
 
 STABLE = "s3://models/iris/1"
 # Short analyses, so 20 healthy runs fit in minutes: a check every 2 s, 3 per step, one may fail.
@@ -59,7 +59,7 @@ def timed_rollout(platform, candidate: str, steps: tuple[int, ...]) -> tuple[obj
 
 def detection(platform, rate: float) -> dict:
     url = platform.url("model-server") + "/v2/models/iris/infer"
-    with Traffic(url, rate=rate):
+    with Traffic(url, inference_request(), rate=rate):
         time.sleep(3)                                     # stable has traffic before the step starts
         report, marks = timed_rollout(platform, "errors", (25, 50, 100))
     weight = LocalTarget(platform.state_dir).weight()
@@ -82,7 +82,7 @@ def detection(platform, rate: float) -> dict:
 def false_rollbacks(platform, rate: float, runs: int) -> dict:
     url = platform.url("model-server") + "/v2/models/iris/infer"
     outcomes, reasons, durations = [], [], []
-    with Traffic(url, rate=rate) as traffic:
+    with Traffic(url, inference_request(), rate=rate) as traffic:
         time.sleep(3)
         for _ in range(runs):
             report, marks = timed_rollout(platform, "healthy", (50,))
@@ -99,7 +99,7 @@ def false_rollbacks(platform, rate: float, runs: int) -> dict:
 
 
 def measure(url: str, rate: float) -> dict:
-    with Traffic(url, rate=rate) as traffic:
+    with Traffic(url, inference_request(), rate=rate) as traffic:
         time.sleep(LATENCY_SECONDS)
     stats = traffic.stats()
     latencies = sorted(sample.latency for sample in stats.samples)

@@ -60,7 +60,7 @@ class Endpoints:
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "endpoints") -> "Endpoints":
+    def from_dict(cls, data: dict, source: str = "endpoints") -> Endpoints:
         services = data.get("services")
         if not isinstance(services, dict):
             raise ConfigError(f"{source}: 'services' must be a mapping of component to URL")
@@ -76,7 +76,7 @@ class Endpoints:
         )
 
     @classmethod
-    def read(cls, path: Path) -> "Endpoints":
+    def read(cls, path: Path) -> Endpoints:
         path = Path(path)
         try:
             data = json.loads(path.read_text())

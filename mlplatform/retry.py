@@ -6,7 +6,8 @@ A call that still fails at the deadline raises DependencyError naming what was t
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from mlplatform.errors import DependencyError
 

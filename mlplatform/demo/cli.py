@@ -28,8 +28,9 @@ from mlplatform.local.state import DEFAULT_STATE_DIR
 MODEL = "fraud"
 DATA_URI = "s3://mlpipeline/demo/transactions.csv"
 # Short analysis windows so the rollout fits the demo's budget; a cluster keeps the chart's defaults.
-DEMO_ANALYSIS = {"intervalSeconds": 4, "iterations": 2, "failureLimit": 0, "minRequests": 10,
+DEMO_ANALYSIS = {"intervalSeconds": 4, "iterations": 3, "failureLimit": 1, "minRequests": 10,
                  "minSuccessRate": 0.99, "maxLatencyP99Seconds": 0.5, "maxLatencyRatio": 3.0}
+TRAFFIC_RATE = 20   # requests per second through nginx while the canary rolls out
 
 
 def start_platform(context: DemoContext) -> str:
@@ -110,14 +111,29 @@ def train_and_register_best(context: DemoContext) -> str:
 
 
 def canary_rollout(context: DemoContext) -> str:
-    from mlplatform.demo.load import FraudTraffic
+    from mlplatform.serving.traffic import Traffic
 
     candidate = context.facts["candidate_version"]
-    with FraudTraffic(context.endpoints.url("model-server"), MODEL, context.facts["data"]["local_copy"]) as traffic:
+    url = f"{context.endpoints.url('model-server')}/v2/models/{MODEL}/infer"
+    with Traffic(url, _inference_request(context), rate=TRAFFIC_RATE) as traffic:
         mlp("canary", "rollout", "--local", "--state-dir", str(context.state_dir), "--model", MODEL,
             "--version", candidate, "--steps", context.facts["steps"])
-    context.facts["traffic"] = traffic.summary()
-    return f"{candidate} promoted to stable through steps {context.facts['steps']}; traffic {traffic.summary()}"
+    stats = traffic.stats()
+    context.facts["traffic"] = {"requests": stats.total, "errors": stats.errors, "by_track": stats.by_track,
+                                "p99_seconds": round(stats.percentile(0.99), 4)}
+    return (f"{candidate} promoted through {context.facts['steps']} % under {stats.total} requests "
+            f"({stats.errors} errors, p99 {stats.percentile(0.99) * 1000:.0f} ms)")
+
+
+def _inference_request(context: DemoContext, rows: int = 4) -> dict:
+    """A v2 inference request of a few real transactions, as a payment service would send."""
+    import pandas as pd
+
+    from mlplatform.demo.data import FEATURES
+
+    sample = pd.read_csv(context.facts["data"]["local_copy"], nrows=rows)[FEATURES].astype("float64")
+    return {"inputs": [{"name": "transactions", "shape": [len(sample), len(FEATURES)], "datatype": "FP64",
+                        "data": sample.to_numpy().ravel().tolist()}]}
 
 
 def validate(context: DemoContext) -> str:

@@ -47,6 +47,9 @@ def fraud_tuning_experiment(data_path: str, *, name: str = "fraud-tuning", trial
                         "containers": [{
                             "name": "training-container",
                             "image": PLATFORM_IMAGE,
+                            # Trials share the machine: one OpenMP thread each keeps parallel trials from
+                            # oversubscribing the CPU (as a CPU request of 1 would size them in a cluster).
+                            "env": [{"name": "OMP_NUM_THREADS", "value": "1"}],
                             "command": [
                                 python, "-m", "mlplatform.demo.trainer", "--data", data_path,
                                 "--learning-rate=${trialParameters.learningRate}",

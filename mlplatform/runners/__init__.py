@@ -9,7 +9,7 @@ from mlplatform.runners.base import Resources, Runner, TaskNotFound, TaskSpec, T
 
 RUNNER_KINDS = ("local", "kubernetes")
 
-__all__ = ["Resources", "Runner", "TaskNotFound", "TaskSpec", "TaskState", "TaskStatus", "make_runner", "RUNNER_KINDS"]
+__all__ = ["RUNNER_KINDS", "Resources", "Runner", "TaskNotFound", "TaskSpec", "TaskState", "TaskStatus", "make_runner"]
 
 
 def make_runner(kind: str, *, state_dir: str | Path = ".", max_parallel: int = 4, **kubernetes_options) -> Runner:

@@ -11,9 +11,9 @@ import yaml
 from mlplatform.endpoints import Endpoints
 from mlplatform.registries import open_registry
 from mlplatform.registries.base import ANALYSIS_DETAIL_TAG, ANALYSIS_TAG
+from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
-from tests.support.local_fixtures import mlp, save_iris_model
-from tests.support.traffic import Traffic
+from tests.support.local_fixtures import inference_request, mlp, save_iris_model
 
 ANALYSIS = {"intervalSeconds": 2, "iterations": 3, "failureLimit": 1, "minRequests": 20}
 RATE = 100
@@ -29,7 +29,7 @@ def hook(platform_or_state, tmp_path, *extra: str, analysis: dict | None = None)
 
 
 def with_traffic(platform, run):
-    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", rate=RATE):
+    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=RATE):
         return run()
 
 

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from mlplatform.canary.analysis import AnalysisSettings, analyse
+from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
 from tests.support.local_fixtures import inference_request, save_iris_model
-from tests.support.traffic import Traffic
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def serve_canary(platform, tmp_path, **faults) -> None:
 
 
 def traffic(platform) -> Traffic:
-    return Traffic(platform.url("model-server") + "/v2/models/iris/infer", rate=RATE)
+    return Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=RATE)
 
 
 def recorded(platform, record: str, track: str) -> float | None:

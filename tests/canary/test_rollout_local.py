@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
-from tests.support.local_fixtures import save_iris_model, start_local_platform
-from tests.support.traffic import Traffic
+from tests.support.local_fixtures import inference_request, save_iris_model, start_local_platform
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def rollout(platform, canary: str, report: Path, rate: float | None = RATE) -> s
     command = rollout_command(platform, canary, report)
     if rate is None:
         return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", rate=rate) as traffic:
+    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=rate) as traffic:
         result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     result.traffic = traffic.stats()
     return result
@@ -144,7 +144,7 @@ def test_no_traffic_is_no_promotion(platform, tmp_path):
 def test_prometheus_dying_mid_analysis_is_no_promotion(platform, tmp_path):
     """Last in this file: it stops the module's Prometheus."""
     report = tmp_path / "blind.json"
-    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", rate=RATE):
+    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=RATE):
         process = subprocess.Popen(rollout_command(platform, "healthy", report), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         lines = []

@@ -1,7 +1,7 @@
 """The pipelines the tests run, written as a data scientist writes them (no `from __future__`: kfp
 reads the real annotations). Each test compiles what it needs with kfp's compiler."""
 
-from typing import List, NamedTuple
+from typing import NamedTuple
 
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
@@ -123,7 +123,7 @@ def square(x: int) -> int:
 
 
 @dsl.component(base_image=IMAGE)
-def total(values: List[int]) -> int:
+def total(values: list[int]) -> int:
     return sum(values)
 
 
@@ -134,7 +134,7 @@ def shard(index: int, part: Output[Dataset]):
 
 
 @dsl.component(base_image=IMAGE)
-def merge(parts: Input[List[Dataset]]) -> str:
+def merge(parts: Input[list[Dataset]]) -> str:
     return ",".join(sorted(open(part.path).read() for part in parts))
 
 
@@ -284,7 +284,7 @@ def structs_oneof_importer(
 ) -> str:
     with dsl.ParallelFor(items=rows) as row:
         label(name=row.title, weight=row.weight)
-    with dsl.If(heads == True):  # noqa: E712 - a pipeline condition, compiled to CEL
+    with dsl.If(heads == True):
         chosen_heads = echo(message="heads")
     with dsl.Else():
         chosen_tails = echo(message="tails")

@@ -29,6 +29,7 @@ def plan(launch: Launch, track: str) -> PlannedProcess:
         "MLSERVER_METRICS_DIR": str(workdir / "metrics"),
         "MLSERVER_ENVIRONMENTS_DIR": str(workdir / "envs"),
         "MLSERVER_DEBUG": "false",   # no per-request access log: nginx keeps the one access log
+        "OMP_NUM_THREADS": "1",      # as the chart sets it: OpenMP pools per worker oversubscribe the CPU
     }
     url = local_url(http_port)
     spec = ProcessSpec(name=name, command=[str(require_binary("mlserver")), "start", str(repository)],

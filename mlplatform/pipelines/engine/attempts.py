@@ -33,7 +33,7 @@ METADATA_ONLY_ARTIFACTS = (
 
 
 class ExecutorTasks:
-    def __init__(self, engine: "Engine"):
+    def __init__(self, engine: Engine):
         self.engine = engine
 
     def advance(self, run: Run, row: Task, task: TaskRef, ir: PipelineIR) -> None:

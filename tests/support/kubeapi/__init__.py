@@ -9,4 +9,4 @@ local processes), kubelet (workloads become ready).
 
 from tests.support.kubeapi.server import DEFAULT_VERSION, KubeApiServer
 
-__all__ = ["KubeApiServer", "DEFAULT_VERSION"]
+__all__ = ["DEFAULT_VERSION", "KubeApiServer"]

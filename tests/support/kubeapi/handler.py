@@ -52,7 +52,7 @@ class KubeApiHandler(BaseHTTPRequestHandler):
     # The KubeApiServer this handler serves; set on the handler class the server builds.
     api = None
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format, *args):
         pass
 
     def do_GET(self):

@@ -117,7 +117,7 @@ def _scalar(value, kind):
         return bool(value)
     if kind[0] == "time":
         seconds = _message(value, kind[1]).get("seconds", 0)
-        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind[0] == "message":
         return _message(value, kind[1])
     raise ValueError(f"unknown field kind {kind!r}")

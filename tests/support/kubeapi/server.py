@@ -66,7 +66,7 @@ class KubeApiServer:
     def kubeconfig(self) -> Path:
         return self.workdir / "kubeconfig"
 
-    def start(self) -> "KubeApiServer":
+    def start(self) -> KubeApiServer:
         self.kubeconfig.write_text(yaml.safe_dump(self.kubeconfig_document()))
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kubeapi", daemon=True)
         self._thread.start()
@@ -80,7 +80,7 @@ class KubeApiServer:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "KubeApiServer":
+    def __enter__(self) -> KubeApiServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -15,17 +15,23 @@ import copy
 import datetime
 import ipaddress
 import random
-import string
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from tests.support.kubeapi import admission
 from tests.support.kubeapi import patch as patches
-from tests.support.kubeapi.errors import (already_exists, bad_request, conflict, expired, invalid,
-                                          not_found, unsupported_media_type)
+from tests.support.kubeapi.errors import (
+    already_exists,
+    bad_request,
+    conflict,
+    expired,
+    invalid,
+    not_found,
+    unsupported_media_type,
+)
 from tests.support.kubeapi.resources import ResourceType, ResourceTypes
 from tests.support.kubeapi.selectors import Matcher
 
@@ -37,7 +43,7 @@ Key = tuple[str, str, str, str]   # group, plural, namespace ("" when cluster-sc
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def random_suffix(length: int = 5) -> str:

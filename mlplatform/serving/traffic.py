@@ -1,8 +1,8 @@
-"""A load generator for the canary tests and benchmarks: v2 inference requests at a steady rate.
+"""A load generator: v2 inference requests at a steady rate, for the demo, the canary tests and benchmarks.
 
-    from tests.support.traffic import Traffic
+    from mlplatform.serving.traffic import Traffic
 
-    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", rate=60) as traffic:
+    with Traffic(platform.url("model-server") + "/v2/models/iris/infer", body, rate=60) as traffic:
         ...                                 # analysis, rollout steps: the requests keep flowing
     stats = traffic.stats()                 # or traffic.stats(track="canary"), traffic.stats(since=t)
     assert stats.total > 100 and stats.error_rate < 0.01
@@ -15,8 +15,7 @@ the connection failed or timed out), its latency and the track that served it (n
 `X-Model-Server-Track` header, None without it). A request is never retried. When every worker is
 busy the request waits for one, and its latency counts from when it is sent.
 
-The body defaults to one iris row (`tests.support.local_fixtures.inference_request`); pass `body=`
-for another model. `stop()` (or leaving the `with`) stops sending and waits for the requests in flight.
+`body` is the v2 inference request every call sends. `stop()` (or leaving the `with`) stops sending and waits for the requests in flight.
 """
 
 from __future__ import annotations
@@ -80,21 +79,15 @@ def _count(keys) -> dict:
     return counts
 
 
-def default_body() -> dict:
-    from tests.support.local_fixtures import inference_request
-
-    return inference_request()
-
-
 class Traffic:
     """Send POST `url` with `body` at `rate` requests per second until stopped (see the module docstring)."""
 
-    def __init__(self, url: str, rate: float = 50.0, *, body: dict | None = None, workers: int = 16,
+    def __init__(self, url: str, body: dict, rate: float = 50.0, *, workers: int = 16,
                  timeout: float = 10.0):
         if rate <= 0:
             raise ValueError("rate must be above 0")
         self.url, self.rate, self.timeout = url, rate, timeout
-        self.body = body if body is not None else default_body()
+        self.body = body
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="traffic")
         self._local = threading.local()
         self._samples: list[Sample] = []
