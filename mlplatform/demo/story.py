@@ -33,7 +33,7 @@ class DemoContext:
 def mlp(*args: str, timeout: float = 600) -> str:
     """Run an `mlp` command as a user would; a failure raises with its last lines."""
     completed = subprocess.run([sys.executable, "-m", "mlplatform.cli", *args], capture_output=True, text=True,
-                               timeout=timeout)
+                               check=False, timeout=timeout)
     if completed.returncode != 0:
         tail = "\n".join((completed.stderr or completed.stdout).strip().splitlines()[-5:])
         raise MlpError(f"`mlp {' '.join(args)}` failed (exit {completed.returncode}): {tail}")
