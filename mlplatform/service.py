@@ -1,4 +1,9 @@
-"""What every platform HTTP service shares: health, readiness, Prometheus metrics and serving.
+"""What every platform HTTP service shares: its command's flags, health, readiness, Prometheus metrics
+and serving.
+
+    @click.command()
+    @service_options(service="tuning", port=8585, work="trials")
+    def serve(host, port, db, runner, state_dir, max_parallel): ...
 
     app = FastAPI(...)
     metrics = add_operational_routes(app, ready=lambda: store.ping())
@@ -11,11 +16,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import click
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 ReadyCheck = Callable[[], str | None]  # None when ready, otherwise the reason it is not
+
+
+def service_options(*, service: str, port: int, work: str):
+    """The flags every `mlp serve` command takes (contracts §3): --host, --port, --db, --runner,
+    --state-dir and --max-parallel. `work` names what the runner runs (tasks, trials) in the help."""
+    from mlplatform.db import default_url
+    from mlplatform.runners import RUNNER_KINDS
+
+    options = [
+        click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on."),
+        click.option("--port", default=port, show_default=True, type=int),
+        click.option("--db", default=default_url(f"{service}.db"), show_default=True,
+                     help="SQLAlchemy URL of the state (SQLite or PostgreSQL)."),
+        click.option("--runner", type=click.Choice(RUNNER_KINDS), default="local", show_default=True,
+                     help=f"Where {work} run: local subprocesses or Kubernetes Jobs."),
+        click.option("--state-dir", type=click.Path(path_type=Path), default=Path(f".mlplatform/{service}"),
+                     show_default=True, help=f"Local runner state: the files of its {work}."),
+        click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True,
+                     help=f"Local runner: {work} running at once."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
 
 
 def add_operational_routes(app, ready: ReadyCheck, registry: CollectorRegistry | None = None) -> CollectorRegistry:

@@ -6,31 +6,11 @@ from pathlib import Path
 
 import click
 
-from mlplatform.db import default_url
-from mlplatform.runners import RUNNER_KINDS
+from mlplatform.service import service_options
 
 
 @click.command("pipelines")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8888, show_default=True, type=int)
-@click.option(
-    "--db", default=default_url("pipelines.db"), show_default=True, help="SQLAlchemy URL of the state."
-)
-@click.option("--runner", type=click.Choice(RUNNER_KINDS), default="local", show_default=True)
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".mlplatform/pipelines"),
-    show_default=True,
-    help="Local runner state and task files.",
-)
-@click.option(
-    "--max-parallel",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Tasks the local runner runs at once.",
-)
+@service_options(service="pipelines", port=8888, work="tasks")
 @click.option(
     "--artifact-root",
     default=None,

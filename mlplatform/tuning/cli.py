@@ -7,40 +7,11 @@ from pathlib import Path
 
 import click
 
-from mlplatform.db import default_url
-from mlplatform.runners import RUNNER_KINDS
+from mlplatform.service import service_options
 
 
 @click.command(help="Run the tuning service: Katib Experiments on Optuna, trials on a runner.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8585, show_default=True, type=int)
-@click.option(
-    "--db",
-    default=default_url("tuning.db"),
-    show_default=True,
-    help="SQLAlchemy URL of the state (experiments, trials, Optuna studies).",
-)
-@click.option(
-    "--runner",
-    type=click.Choice(RUNNER_KINDS),
-    default="local",
-    show_default=True,
-    help="Where trials run: local subprocesses or Kubernetes Jobs.",
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".mlplatform/tuning"),
-    show_default=True,
-    help="Local runner state: one directory per trial.",
-)
-@click.option(
-    "--max-parallel",
-    default=4,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Local runner: trials running at once across all experiments.",
-)
+@service_options(service="tuning", port=8585, work="trials")
 @click.option("--pipelines-url", default=None, help="The pipeline controller, for pipeline-run trials.")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None
