@@ -1,0 +1,128 @@
+"""Trials as Kubernetes Jobs: the real tuning service with `--runner kubernetes` against the test API server.
+
+The server runs each Job's container command as a local process (`run_jobs`), so a trial's metrics come
+from its pod's log exactly as on a cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.tuning.helpers import assignments, katib_yaml, load, metric, trial_state
+
+NAMESPACE = "default"
+EXPERIMENT = """
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata:
+  name: {{name}}
+spec:
+  objective:
+    type: minimize
+    objectiveMetricName: loss
+  algorithm:
+    algorithmName: random
+    algorithmSettings: [{name: random_state, value: "3"}]
+  parallelTrialCount: 2
+  maxTrialCount: {{trials}}
+  maxFailedTrialCount: 3
+  parameters:
+    - {name: x1, parameterType: double, feasibleSpace: {min: "-5", max: "10"}}
+    - {name: x2, parameterType: double, feasibleSpace: {min: "0", max: "15"}}
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters:
+      - {name: first, reference: x1}
+      - {name: second, reference: x2}
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+              - name: training-container
+                image: registry.example.com/team/branin:1.0
+                command: ["{{python}}", "{{objectives}}/{{script}}", "--x1=${trialParameters.first}",
+                          "--x2=${trialParameters.second}"]
+"""
+
+
+@pytest.fixture
+def kubernetes_tuning(kube_api, start_tuning):
+    kube_api.server.run_jobs = True
+    return start_tuning(env={"POD_NAMESPACE": NAMESPACE}, extra_args=["--runner", "kubernetes"])
+
+
+def trial_jobs(kube_api, experiment: str) -> list[dict]:
+    return [job for job in kube_api.server.objects("batch/v1", "Job", NAMESPACE)
+            if job["metadata"].get("labels", {}).get("katib.kubeflow.org/experiment") == experiment]
+
+
+class JobWatcher:
+    """Records every trial Job of an experiment while it exists (the service deletes finished trial Jobs,
+    as Katib does without `retain`), and how many existed at once."""
+
+    def __init__(self, kube_api, experiment: str):
+        self.kube_api, self.experiment = kube_api, experiment
+        self.seen: dict[str, dict] = {}
+        self.most_at_once = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self):
+        while not self._stop.wait(0.02):
+            jobs = trial_jobs(self.kube_api, self.experiment)
+            self.most_at_once = max(self.most_at_once, len(jobs))
+            for job in jobs:
+                self.seen[job["metadata"]["labels"]["katib.kubeflow.org/trial"]] = job
+
+
+def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the_pod_log(kube_api, kubernetes_tuning):
+    with JobWatcher(kube_api, "branin-jobs") as watcher:
+        kubernetes_tuning.create(katib_yaml(EXPERIMENT, name="branin-jobs", trials=3, script="branin.py"))
+        experiment = kubernetes_tuning.wait_finished("branin-jobs", timeout=120)
+    assert experiment["status"]["trialsSucceeded"] == 3, experiment["status"]
+
+    trials = kubernetes_tuning.trials("branin-jobs")
+    jobs = watcher.seen
+    assert set(jobs) == {trial["metadata"]["name"] for trial in trials}
+    assert 1 <= watcher.most_at_once <= 2    # parallelTrialCount
+    assert trial_jobs(kube_api, "branin-jobs") == []   # finished trial Jobs are deleted, as Katib does
+    for trial in trials:
+        assert trial_state(trial) == "Succeeded"
+        pod = jobs[trial["metadata"]["name"]]["spec"]["template"]["spec"]
+        container = next(item for item in pod["containers"] if item["name"] == "training-container")
+        values = assignments(trial)
+        assert container["image"] == "registry.example.com/team/branin:1.0"
+        assert container["command"][2:] == [f"--x1={values['x1']}", f"--x2={values['x2']}"]
+        assert pod["restartPolicy"] == "Never"
+
+    optimal = experiment["status"]["currentOptimalTrial"]
+    best = min(float(metric(trial["status"]["observation"], "loss")) for trial in trials)
+    assert float(metric(optimal["observation"], "loss")) == pytest.approx(best)
+
+
+def test_a_trial_job_that_never_prints_the_metric_fails_as_metrics_unavailable(kube_api, kubernetes_tuning):
+    spec = load(katib_yaml(EXPERIMENT, name="silent-jobs", trials=1, script="silent.py"))
+    spec["spec"].update(maxFailedTrialCount=0, parallelTrialCount=1)
+    with JobWatcher(kube_api, "silent-jobs") as watcher:
+        kubernetes_tuning.create(spec)
+        experiment = kubernetes_tuning.wait_finished("silent-jobs", timeout=90)
+
+    [trial] = kubernetes_tuning.trials("silent-jobs")
+    failed = next(item for item in trial["status"]["conditions"] if item["type"] == "Failed")
+    assert failed["reason"] == "MetricsUnavailable"
+    assert experiment["status"]["trialsFailed"] == 1
+    assert list(watcher.seen) == [trial["metadata"]["name"]]   # one Job, not retried
