@@ -58,8 +58,11 @@ def kubernetes_tuning(kube_api, start_tuning):
 
 
 def trial_jobs(kube_api, experiment: str) -> list[dict]:
-    return [job for job in kube_api.server.objects("batch/v1", "Job", NAMESPACE)
-            if job["metadata"].get("labels", {}).get("katib.kubeflow.org/experiment") == experiment]
+    return [
+        job
+        for job in kube_api.server.objects("batch/v1", "Job", NAMESPACE)
+        if job["metadata"].get("labels", {}).get("katib.kubeflow.org/experiment") == experiment
+    ]
 
 
 class JobWatcher:
@@ -89,7 +92,9 @@ class JobWatcher:
                 self.seen[job["metadata"]["labels"]["katib.kubeflow.org/trial"]] = job
 
 
-def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the_pod_log(kube_api, kubernetes_tuning):
+def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the_pod_log(
+    kube_api, kubernetes_tuning
+):
     with JobWatcher(kube_api, "branin-jobs") as watcher:
         kubernetes_tuning.create(katib_yaml(EXPERIMENT, name="branin-jobs", trials=3, script="branin.py"))
         experiment = kubernetes_tuning.wait_finished("branin-jobs", timeout=120)
@@ -98,8 +103,8 @@ def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the
     trials = kubernetes_tuning.trials("branin-jobs")
     jobs = watcher.seen
     assert set(jobs) == {trial["metadata"]["name"] for trial in trials}
-    assert 1 <= watcher.most_at_once <= 2    # parallelTrialCount
-    assert trial_jobs(kube_api, "branin-jobs") == []   # finished trial Jobs are deleted, as Katib does
+    assert 1 <= watcher.most_at_once <= 2  # parallelTrialCount
+    assert trial_jobs(kube_api, "branin-jobs") == []  # finished trial Jobs are deleted, as Katib does
     for trial in trials:
         assert trial_state(trial) == "Succeeded"
         pod = jobs[trial["metadata"]["name"]]["spec"]["template"]["spec"]
@@ -125,4 +130,4 @@ def test_a_trial_job_that_never_prints_the_metric_fails_as_metrics_unavailable(k
     failed = next(item for item in trial["status"]["conditions"] if item["type"] == "Failed")
     assert failed["reason"] == "MetricsUnavailable"
     assert experiment["status"]["trialsFailed"] == 1
-    assert list(watcher.seen) == [trial["metadata"]["name"]]   # one Job, not retried
+    assert list(watcher.seen) == [trial["metadata"]["name"]]  # one Job, not retried
