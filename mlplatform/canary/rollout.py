@@ -7,7 +7,7 @@
 Each step applies the plan's values for its weight (a `helm upgrade`, or local mode's equivalent) and
 is gated by the canary analysis: in a release the post-upgrade `canary-analysis` hook (a failed hook
 makes `helm upgrade --atomic` roll the step back), in local mode `analyse()` run by the target. A
-failed step aborts: one more change to weight 0 with the canary off and its models removed. When the
+failed step, or Ctrl-C, aborts: one more change to weight 0 with the canary off and its models removed. When the
 last step is 100 % and passed, the canary is promoted: the stable track serves its models, canary off.
 
 A target has: `name`, `values()` (what a change starts from), `current()` (what runs now, defaults
@@ -128,6 +128,8 @@ def _run_step(target: Target, values: dict, index: int, weight: int, label: str,
         outcome = target.apply_step(values, label, progress)
     except MlpError as error:
         outcome = StepOutcome(False, str(error))
+    except KeyboardInterrupt:   # Ctrl-C fails the step, so the traffic goes back to stable
+        outcome = StepOutcome(False, "interrupted (Ctrl-C)")
     progress(f"{label}: " + ("passed" if outcome.passed else f"failed: {outcome.reason}"))
     return StepRecord(step=index, weight=weight, passed=outcome.passed, reason=outcome.reason,
                       seconds=round(time.monotonic() - started, 3), revision=outcome.revision,

@@ -8,6 +8,7 @@ one judged while Prometheus dies, and one that gets no traffic are all sent back
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -141,9 +142,8 @@ def test_no_traffic_is_no_promotion(platform, tmp_path):
         reset(platform)
 
 
-def test_prometheus_dying_mid_analysis_is_no_promotion(platform, tmp_path):
-    """Last in this file: it stops the module's Prometheus."""
-    report = tmp_path / "blind.json"
+def rollout_interrupted(platform, report: Path, interrupt) -> subprocess.CompletedProcess:
+    """A healthy canary's rollout under traffic, with `interrupt(process)` called at its first analysis check."""
     with Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=RATE):
         process = subprocess.Popen(rollout_command(platform, "healthy", report), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
@@ -151,9 +151,25 @@ def test_prometheus_dying_mid_analysis_is_no_promotion(platform, tmp_path):
         for line in process.stdout:
             lines.append(line)
             if "check 1/3" in line:
-                platform.stop("prometheus")
+                interrupt(process)
                 break
         out, err = process.communicate(timeout=120)
-    result = subprocess.CompletedProcess(process.args, process.returncode, "".join(lines) + out, err)
+    return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines) + out, err)
+
+
+def test_ctrl_c_mid_step_sends_the_traffic_back_to_stable(platform, tmp_path):
+    report = tmp_path / "interrupted.json"
+    try:
+        result = rollout_interrupted(platform, report, lambda process: process.send_signal(signal.SIGINT))
+        document = assert_rolled_back(platform, result, report)
+        assert "interrupted" in document["reason"]
+    finally:
+        reset(platform)
+
+
+def test_prometheus_dying_mid_analysis_is_no_promotion(platform, tmp_path):
+    """Last in this file: it stops the module's Prometheus."""
+    report = tmp_path / "blind.json"
+    result = rollout_interrupted(platform, report, lambda process: platform.stop("prometheus"))
     document = assert_rolled_back(platform, result, report)
-    assert "Prometheus" in document["results"][-1]["reason"] or "prometheus" in document["results"][-1]["reason"]
+    assert "prometheus" in document["results"][-1]["reason"].lower()
