@@ -20,6 +20,7 @@ from mlplatform.checks.base import FAILED, PASSED
 from mlplatform.checks.cli import validate_config
 from mlplatform.endpoints import Endpoints
 from mlplatform.hooks.config import HookConfig
+from mlplatform.tools import helm_binary
 from mlplatform.values.charts import UMBRELLA
 from tests.support.local_fixtures import mlp
 
@@ -32,14 +33,26 @@ WORKLOADS = {"pipeline-controller": "Deployment mlp-pipeline-controller",
              "prometheus": "StatefulSet mlp-prometheus"}
 
 
+def install(kube_api, chart_suite, major: int, disabled_hooks: str = "preflight,register") -> None:
+    """The umbrella installed by helm `major` with its defaults (--wait: every workload ready), the hooks
+    named in `disabled_hooks` off (preflight and register would need the platform's network)."""
+    kube_api.server.kubelet = True
+    switches = ",".join(f"hooks.{hook}.enabled=false" for hook in disabled_hooks.split(","))
+    kube_api.helm(major, "install", RELEASE, str(chart_suite.staged(major) / UMBRELLA), "--namespace", NAMESPACE,
+                  "--create-namespace", "--set", switches, "--wait", "--timeout", "60s")
+
+
+def mlp_validate(kube_api, major: int, *args: str):
+    """`mlp validate --release` driving helm `major`, as `helm mlp validate` does (HELM_BIN)."""
+    env = {**kube_api.helm_env(major), "HELM_BIN": str(helm_binary(major))}
+    return mlp("validate", "--release", RELEASE, "--namespace", NAMESPACE, "--output", "json", *args,
+               timeout=120, env=env)
+
+
 @pytest.fixture
 def release(kube_api, chart_suite, tmp_path):
-    """The umbrella installed with its defaults (helm 3, --wait), every workload ready; the hooks that would
-    need the platform's network (preflight, register) off. Returns the release's hooks.json, from the cluster."""
-    kube_api.server.kubelet = True
-    kube_api.helm(3, "install", RELEASE, str(chart_suite.staged(3) / UMBRELLA), "--namespace", NAMESPACE,
-                  "--create-namespace", "--set", "hooks.preflight.enabled=false,hooks.register.enabled=false",
-                  "--wait", "--timeout", "60s")
+    """The umbrella installed by helm 3; returns the release's hooks.json, from the cluster."""
+    install(kube_api, chart_suite, 3)
     config_map = client.CoreV1Api(kube_api.api_client()).read_namespaced_config_map(
         f"{RELEASE}-mlplatform-hooks", NAMESPACE)
     path = tmp_path / "hooks.json"
@@ -127,12 +140,13 @@ def test_an_api_server_that_hangs_fails_the_check_within_its_timeout(kube_api, t
     assert result.detail.startswith(f"cannot list workloads in {NAMESPACE}: ") and result.seconds < 20
 
 
-def test_validate_release_runs_helm_test_and_names_each_component_and_cause(kube_api, release):
+@pytest.mark.parametrize("major", [3, 4])
+def test_validate_release_runs_helm_test_and_names_each_component_and_cause(kube_api, chart_suite, major):
     """`mlp validate --release R`: helm test runs the validate Job; without a cluster network the services do
     not answer, and every such failure names its component and why; the workloads it sees are ready."""
+    install(kube_api, chart_suite, major)
     kube_api.server.run_jobs = True
-    result = mlp("validate", "--release", RELEASE, "--namespace", NAMESPACE, "--output", "json", "--timeout", "2",
-                 timeout=120, env=kube_api.helm_env(3))
+    result = mlp_validate(kube_api, major, "--timeout", "2")
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["title"] == f"helm test {RELEASE} (namespace {NAMESPACE}): validate: release {RELEASE} in namespace {NAMESPACE}"
@@ -155,13 +169,10 @@ def test_validate_release_runs_helm_test_and_names_each_component_and_cause(kube
     assert all(r["detail"] for r in report["results"] if r["status"] == FAILED)
 
 
-def test_validate_release_without_the_validate_hook_says_so(kube_api, chart_suite):
-    kube_api.server.kubelet = True
-    kube_api.helm(3, "install", RELEASE, str(chart_suite.staged(3) / UMBRELLA), "--namespace", NAMESPACE,
-                  "--create-namespace", "--set", "hooks.preflight.enabled=false,hooks.register.enabled=false,"
-                  "hooks.validate.enabled=false", "--wait", "--timeout", "60s")
-    result = mlp("validate", "--release", RELEASE, "--namespace", NAMESPACE, "--output", "json",
-                 timeout=120, env=kube_api.helm_env(3))
+@pytest.mark.parametrize("major", [3, 4])
+def test_validate_release_without_the_validate_hook_says_so(kube_api, chart_suite, major):
+    install(kube_api, chart_suite, major, disabled_hooks="preflight,register,validate")
+    result = mlp_validate(kube_api, major)
     assert result.returncode == 1, result.stdout + result.stderr
     [failure] = json.loads(result.stdout)["results"]
     assert (failure["check"], failure["component"]) == ("helm-test", "validate")
