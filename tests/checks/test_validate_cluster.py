@@ -1,9 +1,10 @@
 """validate's Kubernetes-facing side against the test API server: the umbrella really installed by helm.
 
-The workloads check reads the release's Deployments and StatefulSets (and, for an unready one, its pods'
-container states) through the real kubernetes client; `mlp validate --release R` runs `helm test` (helm 3 and 4), whose
-validate Job runs here as a local process (`run_jobs`). There is no cluster network, so the services'
-health endpoints cannot answer: each of those checks must fail naming its component and the cause.
+The workloads check reads the release's Deployments and StatefulSets (and, for an unready one, its
+pods' container states) through the real kubernetes client; `mlp validate --release R` runs `helm test`
+(helm 3 and 4), whose validate Job runs here as a local process (`run_jobs`). There is no cluster
+network, so the services' health endpoints cannot answer: each of those checks must fail naming its
+component and the cause.
 """
 
 from __future__ import annotations
