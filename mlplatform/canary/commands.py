@@ -22,6 +22,7 @@ from mlplatform.hooks.config import DEFAULT_STATE_DIR
 
 DEFAULT_STEPS = "10,25,50,100"
 DEFAULT_TIMEOUT = "15m"
+REVISIONS_SHOWN = 10
 
 
 def target_options(command):
@@ -162,7 +163,7 @@ def canary_status(target, report_file: Path) -> dict:
     except MlpError as error:
         live, live_error = None, str(error)
     last = json.loads(report_file.read_text()) if report_file.exists() else None
-    return {"target": target.name, "weight": live, "weight_error": live_error,
+    return {"target": target.name, "weight": live, "weight_error": live_error, "revisions": target.revisions(),
             "canary": {"enabled": bool(canary_values.get("enabled")), "weight": canary_values.get("weight", 0),
                        "models": canary_values.get("models") or []},
             "stable": {"models": stable_models(values)},
@@ -176,6 +177,9 @@ def format_status(result: dict) -> str:
              f"  stable: {_models(result['stable']['models'])}",
              f"  canary: {'enabled' if canary['enabled'] else 'disabled'}, weight {canary['weight']}% in values, "
              + _models(canary["models"])]
+    if result["revisions"]:
+        lines.append("  release revisions:")
+        lines += [f"    {r['revision']} {r['status']}: {r['description']}" for r in result["revisions"][-REVISIONS_SHOWN:]]
     last = result["last_rollout"]
     if last:
         lines.append(f"  last rollout: {last['outcome']} ({last['uri']}): {last['reason']}")

@@ -52,6 +52,10 @@ class LocalTarget:
     def weight(self) -> int:
         return local_router(self.state, self.state.read_values()).get_weight()
 
+    def revisions(self) -> list[dict]:
+        """Local mode keeps no revisions: its record is the rollout report."""
+        return []
+
     def prometheus_url(self) -> str:
         endpoints = self.state.read_endpoints()
         if not endpoints.has("prometheus"):

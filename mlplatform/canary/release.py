@@ -65,6 +65,12 @@ class ReleaseTarget:
     def weight(self) -> int:
         return release_router(self.context, self.context.values(computed=True)).get_weight()
 
+    def revisions(self) -> list[dict]:
+        """The release's revisions, oldest first: each canary step, Helm's rollbacks, the abort or the
+        promotion, described ("mlp canary: step 2/4 weight 25%"). The rollout's record, kept in the cluster."""
+        return [{key: entry.get(key) for key in ("revision", "status", "description", "updated")}
+                for entry in self.context.history()]
+
     def _revision(self) -> int | None:
         try:
             history = self.context.history()

@@ -12,7 +12,8 @@ last step is 100 % and passed, the canary is promoted: the stable track serves i
 
 A target has: `name`, `values()` (what a change starts from), `current()` (what runs now, defaults
 included), `apply_step(values, label, progress) -> StepOutcome`,
-`apply(values, label, progress) -> revision | None` (promote and abort), and `weight()`.
+`apply(values, label, progress) -> revision | None` (promote and abort), `weight()`, and `revisions()`
+(a release's history; none in local mode).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Target(Protocol):
     def apply(self, values: dict, label: str, progress: Progress) -> int | None: ...
 
     def weight(self) -> int: ...
+
+    def revisions(self) -> list[dict]: ...
 
 
 @dataclass

@@ -141,6 +141,9 @@ def test_a_failed_step_is_rolled_back_by_helm_then_aborted_to_weight_0(cluster, 
     shown = json.loads(status.stdout)
     assert shown["weight"] == 0 and shown["canary"]["enabled"] is False
     assert shown["last_rollout"]["outcome"] == "aborted"
+    described = {r["revision"]: (r["status"], r["description"]) for r in shown["revisions"]}   # from the cluster
+    assert described[2] == ("superseded", "mlp canary: step 1/3 weight 10%")
+    assert described[4][1] == "Rollback to 2" and described[5] == ("deployed", "mlp canary: abort")
 
 
 def test_status_promote_and_abort_by_hand(cluster, staged):
@@ -217,3 +220,4 @@ def test_helm_mlp_canary_reaches_the_cli_with_helms_context(cluster, staged):
     assert status.returncode == 0, status.stderr
     assert "live canary weight: 50%" in status.stdout and "canary: enabled, weight 50% in values" in status.stdout
     assert "last rollout: holding (s3://models/fraud/2)" in status.stdout
+    assert "    2 deployed: mlp canary: step 1/1 weight 50%" in status.stdout
