@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def summarize(samples: list[float]) -> dict:
     """Seconds -> {n, min, median, mean, p90, max}, rounded to the microsecond."""
     ordered = sorted(samples)
-    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
     return {key: round(value, 6) for key, value in {
         "n": len(ordered), "min": ordered[0], "median": statistics.median(ordered),
         "mean": statistics.fmean(ordered), "p90": p90, "max": ordered[-1],

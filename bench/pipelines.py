@@ -11,13 +11,14 @@ Usage: .venv/bin/python bench/pipelines.py [--repeats N]
 
 import argparse
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import summarize, write_result
+from common import summarize, write_result  # (common puts the project on sys.path)
 from kfp import dsl, local
+
+from tests.support.service_process import ServiceProcess
 
 FAN_OUT_TASKS = 20
 CHAIN_TASKS = 20
@@ -60,41 +61,10 @@ def kfp_local_fan_out(workdir: Path) -> float:
     return time.perf_counter() - started
 
 
-class Controller:
+class Controller(ServiceProcess):
     def __init__(self, workdir: Path):
-        from mlplatform.net import free_port
-
-        self.port = free_port()
-        self.log = open(workdir / "controller.log", "wb")
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "mlp"),
-                "serve",
-                "pipelines",
-                "--port",
-                str(self.port),
-                "--db",
-                f"sqlite:///{workdir / 'state.db'}",
-                "--state-dir",
-                str(workdir / "state"),
-                "--max-parallel",
-                str(PARALLEL),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        from mlplatform.net import wait_for_http
-
-        wait_for_http(
-            f"{self.url}/readyz",
-            timeout=60,
-            ok=lambda r: r.status_code == 200,
-            alive=lambda: self.process.poll() is None,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__("pipelines", workdir, max_parallel=PARALLEL)
+        self.start()
 
     def run(self, pipeline) -> float:
         """Seconds from submission to SUCCEEDED."""
@@ -116,10 +86,6 @@ class Controller:
             raise RuntimeError(f"benchmark run {run_id} ended {state}")
         return elapsed
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
 
 
 def bare_chain(workdir: Path) -> float:

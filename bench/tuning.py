@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import requests
-from common import summarize, write_result
+from common import summarize, write_result  # (common puts the project on sys.path)
 
-from mlplatform.net import free_port, wait_for_http
+from tests.support.service_process import ServiceProcess
 
 BRANIN_MINIMUM = 0.397887
 OVERHEAD_TRIALS = 40
@@ -101,31 +101,10 @@ def experiment(
     }
 
 
-class Service:
+class Service(ServiceProcess):
     def __init__(self, workdir: Path, max_parallel: int):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            str(Path(sys.executable).parent / "mlp"),
-            "serve",
-            "tuning",
-            "--port",
-            str(self.port),
-            "--db",
-            f"sqlite:///{workdir / 'tuning.db'}",
-            "--state-dir",
-            str(workdir / "state"),
-            "--max-parallel",
-            str(max_parallel),
-        ]
-        self.log = open(workdir / "service.log", "wb")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
-        wait_for_http(
-            f"{self.url}/readyz",
-            timeout=60,
-            ok=lambda r: r.status_code == 200,
-            alive=lambda: self.process.poll() is None,
-        )
+        super().__init__("tuning", workdir, max_parallel=max_parallel)
+        self.start()
 
     def run(self, manifest: dict) -> tuple[float, dict]:
         """Submit and wait: the seconds from submission to the final condition, and the experiment."""
@@ -155,10 +134,6 @@ class Service:
                 return body
             time.sleep(0.1)
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
 
 
 def best(body: dict) -> float:

@@ -2,99 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import kfp
 import requests
 
-from mlplatform.net import free_port, wait_for_http
+from tests.support.service_process import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 
 
-class Controller:
-    def __init__(
-        self,
-        directory: Path,
-        max_parallel: int = 4,
-        artifact_root: str | None = None,
-        env: dict | None = None,
-        runner: str = "local",
-    ):
-        self.directory = directory
-        self.max_parallel = max_parallel
-        self.artifact_root = artifact_root
-        self.env = env or {}
-        self.runner = runner
-        self.process: subprocess.Popen | None = None
-        self.port = 0
-        self.starts = 0
+class Controller(ServiceProcess):
+    """A live pipeline controller (`mlp serve pipelines`) and the calls the tests make to it."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / f"controller-{self.starts}.log"
-
-    def start(self) -> Controller:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.starts += 1
-        command = [
-            str(Path(sys.executable).parent / "mlp"),
-            "serve",
-            "pipelines",
-            "--port",
-            str(self.port),
-            "--db",
-            f"sqlite:///{self.directory / 'state.db'}",
-            "--state-dir",
-            str(self.directory / "state"),
-            "--max-parallel",
-            str(self.max_parallel),
-            "--runner",
-            self.runner,
-        ]
-        if self.artifact_root:
-            command += ["--artifact-root", self.artifact_root]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **self.env}
-            )
-        wait_for_http(
-            f"{self.url}/readyz",
-            timeout=60,
-            what="the pipeline controller",
-            ok=lambda r: r.status_code == 200,
-            alive=lambda: self.process.poll() is None,
-        )
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in a crash."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def logs(self) -> str:
-        return "\n".join(
-            path.read_text(errors="replace") for path in sorted(self.directory.glob("controller-*.log"))
-        )
+    def __init__(self, workdir: Path, max_parallel: int = 4, artifact_root: str | None = None,
+                 env: dict | None = None, runner: str = "local"):
+        args = ["--runner", runner, *(["--artifact-root", artifact_root] if artifact_root else [])]
+        super().__init__("pipelines", workdir, max_parallel=max_parallel, env=env, args=args, cwd=ROOT)
 
     def client(self) -> kfp.Client:
         return kfp.Client(host=self.url)

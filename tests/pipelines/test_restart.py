@@ -39,7 +39,7 @@ def test_killed_controller_resumes_in_flight_runs(start_controller):
     ).run_id
     wait_for_running_task(controller, resumed)
     doomed = wait_for_running_task(controller, lost)
-    pid_file = controller.directory / "state" / "tasks" / doomed["pod_name"] / "pid"
+    pid_file = controller.workdir / "state" / "tasks" / doomed["pod_name"] / "pid"
     deadline = time.monotonic() + 30
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -13,8 +13,8 @@ def tuning(tmp_path_factory) -> TuningService:
     service = TuningService(tmp_path_factory.mktemp("tuning-service"), max_parallel=4).start()
     yield service
     service.stop()
-    assert "Traceback" not in service.log(), (
-        f"the shared tuning service logged an error:\n{service.log()[-6000:]}"
+    assert "Traceback" not in service.logs(), (
+        f"the shared tuning service logged an error:\n{service.logs()[-6000:]}"
     )
 
 
@@ -32,4 +32,4 @@ def start_tuning(tmp_path):
     for service in started:
         service.stop()
     for service in started:
-        assert "Traceback" not in service.log(), f"a tuning service logged an error:\n{service.log()[-6000:]}"
+        assert "Traceback" not in service.logs(), f"a tuning service logged an error:\n{service.logs()[-6000:]}"

@@ -6,9 +6,6 @@ standing for this interpreter and the objective scripts in tests/tuning/objectiv
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,11 +13,9 @@ from pathlib import Path
 import requests
 import yaml
 
-from mlplatform.net import free_port, wait_for_http
+from tests.support.service_process import ServiceProcess
 
 OBJECTIVES = Path(__file__).resolve().parent / "objectives"
-ROOT = Path(__file__).resolve().parents[2]
-MLP = Path(sys.executable).parent / "mlp"
 
 
 def katib_yaml(text: str, **values) -> str:
@@ -42,79 +37,12 @@ def finished(experiment: dict) -> dict | None:
     return condition(experiment, "Succeeded") or condition(experiment, "Failed")
 
 
-class TuningService:
-    """One `mlp serve tuning` process; `restart()` keeps its database and state directory."""
+class TuningService(ServiceProcess):
+    """A live tuning service (`mlp serve tuning`) and the calls the tests make to it."""
 
-    def __init__(
-        self,
-        workdir: Path,
-        *,
-        max_parallel: int = 4,
-        env: dict | None = None,
-        extra_args: list[str] | None = None,
-    ):
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.db = f"sqlite:///{workdir / 'tuning.db'}"
-        self.max_parallel = max_parallel
-        self.env = {**os.environ, **(env or {})}
-        self.extra_args = extra_args or []
-        self.process: subprocess.Popen | None = None
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "service.log"
-
-    def start(self) -> TuningService:
-        command = [
-            str(MLP),
-            "serve",
-            "tuning",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--db",
-            self.db,
-            "--state-dir",
-            str(self.workdir / "state"),
-            "--max-parallel",
-            str(self.max_parallel),
-            *self.extra_args,
-        ]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            env=self.env,
-            start_new_session=True,
-        )
-        wait_for_http(
-            f"{self.url}/readyz",
-            timeout=60,
-            what="tuning service",
-            ok=lambda response: response.status_code == 200,
-            alive=lambda: self.process.poll() is None,
-        )
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: the service dies mid-flight, as in a crash or an evicted pod. Trials keep running."""
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def __init__(self, workdir: Path, *, max_parallel: int = 4, env: dict | None = None,
+                 extra_args: list[str] | None = None):
+        super().__init__("tuning", workdir, max_parallel=max_parallel, env=env, args=extra_args or ())
 
     # --- the API ------------------------------------------------------------------------------------------
 
@@ -158,7 +86,7 @@ class TuningService:
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"experiment {name}: timed out after {timeout}s waiting for {what}; "
-                    f"status: {experiment.get('status')}\n--- service log ---\n{self.log()[-4000:]}"
+                    f"status: {experiment.get('status')}\n--- service log ---\n{self.logs()[-4000:]}"
                 )
             time.sleep(0.2)
 

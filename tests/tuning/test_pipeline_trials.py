@@ -1,16 +1,13 @@
 """Pipeline trials: each trial is a run on a live pipeline controller (`mlp serve pipelines`), and the
 objective comes from the run's Metrics artifact."""
 
-import signal
-import subprocess
-
 import kfp
 import pytest
 import yaml
 from kfp import compiler, dsl
 
-from mlplatform.net import free_port, wait_for_http
-from tests.tuning.helpers import MLP, assignments, condition, metric, trial_state
+from tests.pipelines.controller import Controller
+from tests.tuning.helpers import assignments, condition, metric, trial_state
 
 
 @dsl.component(base_image="python:3.11")
@@ -77,48 +74,11 @@ def experiment(name: str, pipeline: dict) -> dict:
 
 @pytest.fixture
 def pipeline_controller(tmp_path):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "pipelines.log", "wb")
-    process = subprocess.Popen(
-        [
-            str(MLP),
-            "serve",
-            "pipelines",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{tmp_path / 'pipelines.db'}",
-            "--runner",
-            "local",
-            "--state-dir",
-            str(tmp_path / "pipeline-tasks"),
-            "--artifact-root",
-            str(tmp_path / "artifacts"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
+    controller = Controller(tmp_path / "pipelines", artifact_root=str(tmp_path / "artifacts")).start()
     try:
-        wait_for_http(
-            f"{url}/readyz",
-            timeout=60,
-            what="pipeline controller",
-            ok=lambda response: response.status_code == 200,
-            alive=lambda: process.poll() is None,
-        )
-        yield url
+        yield controller.url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        controller.stop()
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ def test_a_killed_service_resumes_its_experiment(tmp_path):
     time.sleep(2.5)  # the running trial finishes while no service watches it
 
     second = TuningService(tmp_path / "service", max_parallel=2)
-    second.port, second.url = first.port, first.url
+    second.port = first.port
     second.start()
     try:
         done = second.wait_finished("restarted")
@@ -90,7 +90,7 @@ def test_a_killed_service_resumes_its_experiment(tmp_path):
     finally:
         second.stop()
 
-    assert "Traceback" not in second.log(), second.log()
+    assert "Traceback" not in second.logs(), second.logs()
     assert condition(done, "Succeeded")["reason"] == "ExperimentMaxTrialsReached"
     assert done["status"]["trials"] == done["status"]["trialsSucceeded"] == 5
     for name, trial in done_before.items():  # finished before the kill: kept as they were
