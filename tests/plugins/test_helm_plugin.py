@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from mlplatform.checks.base import PASSED
 from mlplatform.tools import helm_binary
 from tests.support.chart_fixtures import HELM_PARAMS
 
@@ -177,3 +178,17 @@ def test_diff_of_a_real_release_through_the_plugin(kube_api, release):
     # diff changes nothing: the release is still at revision 1
     history = json.loads(kube_api.helm(major, "history", "mlp", "-n", RELEASE_NAMESPACE, "--output", "json").stdout)
     assert [entry["revision"] for entry in history] == [1]
+
+
+def test_upgrade_check_of_a_real_release_through_the_plugin(kube_api, release):
+    """Against the release's stored manifest and the cluster's version (helm upgrade --dry-run=server)."""
+    major, chart = release
+    unchanged = helm_mlp(kube_api, major, "upgrade-check", "mlp", str(chart), "--output", "json")
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    assert {r["status"] for r in json.loads(unchanged.stdout)["results"]} == {PASSED}
+
+    resized = helm_mlp(kube_api, major, "upgrade-check", "mlp", str(chart), "--set", "minio.persistence.size=500Gi")
+    assert resized.returncode == 1, resized.stdout + resized.stderr
+    assert re.search(r"FAIL\s+immutable-fields\s+StatefulSet ml/mlp-minio\s+spec.volumeClaimTemplates would change",
+                     resized.stdout), resized.stdout
+    assert "release mlp for Kubernetes 1.31" in resized.stdout   # the cluster's version, asked of the API server
