@@ -7,8 +7,9 @@
 Each step applies the plan's values for its weight (a `helm upgrade`, or local mode's equivalent) and
 is gated by the canary analysis: in a release the post-upgrade `canary-analysis` hook (a failed hook
 makes `helm upgrade --atomic` roll the step back), in local mode `analyse()` run by the target. A
-failed step, or Ctrl-C, aborts: one more change to weight 0 with the canary off and its models removed. When the
-last step is 100 % and passed, the canary is promoted: the stable track serves its models, canary off.
+failed step, or Ctrl-C, aborts: one more change to weight 0 with the canary off and its models
+removed. When the last step is 100 % and passed, the canary is promoted: the stable track serves its
+models, canary off.
 
 A target has: `name`, `values()` (what a change starts from), `current()` (what runs now, defaults
 included), `apply_step(values, label, progress) -> StepOutcome`,

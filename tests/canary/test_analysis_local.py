@@ -16,8 +16,8 @@ from tests.support.local_fixtures import inference_request, save_iris_model
 pytestmark = pytest.mark.slow
 
 INTERVAL = 2
-SETTINGS = AnalysisSettings.from_values({"intervalSeconds": INTERVAL, "iterations": 4, "failureLimit": 1,
-                                         "minRequests": 20})
+SETTINGS_VALUES = {"intervalSeconds": INTERVAL, "iterations": 4, "failureLimit": 1, "minRequests": 20}
+SETTINGS = AnalysisSettings.from_values(SETTINGS_VALUES)
 RATE = 100         # requests per second through nginx; half of them reach the canary
 DETECTION_INTERVALS = 3
 WINDOW = 4         # the analysis's window: 4 scrapes of 1 s (mlplatform.canary.analysis.SCRAPES_PER_WINDOW)
@@ -113,8 +113,11 @@ def test_prometheus_going_down_mid_analysis_fails_it(platform, tmp_path):
         if line.startswith("check 1/"):
             platform.stop("prometheus")
 
+    # Only Prometheus is under test here: latency limits wide enough that a blip on a busy machine
+    # cannot fail the first check.
+    settings = AnalysisSettings.from_values({**SETTINGS_VALUES, "maxLatencyP99Seconds": 5, "maxLatencyRatio": 100})
     with traffic(platform):
-        report = analyse(prometheus, SETTINGS, progress=kill_after_the_first_check)
+        report = analyse(prometheus, settings, progress=kill_after_the_first_check)
     assert not report.passed
     assert report.checks[0].passed, report.checks[0].reasons
     assert report.checks[-1].reasons == [f"Prometheus at {prometheus} did not answer: connection refused"]
