@@ -18,6 +18,65 @@ from tests.support.service_process import ServiceProcess
 OBJECTIVES = Path(__file__).resolve().parent / "objectives"
 
 
+# Katib's Branin example as a user writes it; {{name}}, {{algorithm}}, {{trials}} and {{settings}} (more
+# algorithmSettings entries) are filled per test.
+BRANIN = """
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata:
+  namespace: kubeflow
+  name: {{name}}
+spec:
+  objective:
+    type: minimize
+    objectiveMetricName: loss
+  algorithm:
+    algorithmName: {{algorithm}}
+    algorithmSettings:
+      - name: random_state
+        value: "7"
+{{settings}}
+  parallelTrialCount: 1
+  maxTrialCount: {{trials}}
+  maxFailedTrialCount: 1
+  parameters:
+    - name: x1
+      parameterType: double
+      feasibleSpace:
+        min: "-5"
+        max: "10"
+    - name: x2
+      parameterType: double
+      feasibleSpace:
+        min: "0"
+        max: "15"
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters:
+      - name: firstCoordinate
+        description: x1 of the Branin function
+        reference: x1
+      - name: secondCoordinate
+        description: x2 of the Branin function
+        reference: x2
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+              - name: training-container
+                image: docker.io/library/python:3.11-slim
+                command:
+                  - "{{python}}"
+                  - "{{objectives}}/branin.py"
+                  - "--x1=${trialParameters.firstCoordinate}"
+                  - "--x2=${trialParameters.secondCoordinate}"
+            restartPolicy: Never
+"""
+
+
 def katib_yaml(text: str, **values) -> str:
     """Experiment YAML with the local interpreter and objective scripts filled in."""
     text = text.replace("{{python}}", sys.executable).replace("{{objectives}}", str(OBJECTIVES))

@@ -7,65 +7,9 @@ import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 
-from tests.tuning.helpers import assignments, condition, katib_yaml, metric, trial_state
+from tests.tuning.helpers import BRANIN, assignments, condition, katib_yaml, metric, trial_state
 from tests.tuning.objectives.branin import branin
 from tests.tuning.objectives.mixed import OPTIMIZERS
-
-BRANIN = """
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  namespace: kubeflow
-  name: {{name}}
-spec:
-  objective:
-    type: minimize
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: {{algorithm}}
-    algorithmSettings:
-      - name: random_state
-        value: "7"
-{{settings}}
-  parallelTrialCount: 1
-  maxTrialCount: {{trials}}
-  maxFailedTrialCount: 1
-  parameters:
-    - name: x1
-      parameterType: double
-      feasibleSpace:
-        min: "-5"
-        max: "10"
-    - name: x2
-      parameterType: double
-      feasibleSpace:
-        min: "0"
-        max: "15"
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
-      - name: firstCoordinate
-        description: x1 of the Branin function
-        reference: x1
-      - name: secondCoordinate
-        description: x2 of the Branin function
-        reference: x2
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            containers:
-              - name: training-container
-                image: docker.io/library/python:3.11-slim
-                command:
-                  - "{{python}}"
-                  - "{{objectives}}/branin.py"
-                  - "--x1=${trialParameters.firstCoordinate}"
-                  - "--x2=${trialParameters.secondCoordinate}"
-            restartPolicy: Never
-"""
 
 MIXED = """
 apiVersion: kubeflow.org/v1beta1

@@ -10,45 +10,20 @@ import threading
 
 import pytest
 
-from tests.tuning.helpers import assignments, katib_yaml, load, metric, trial_state
+from tests.tuning.helpers import BRANIN, OBJECTIVES, assignments, katib_yaml, load, metric, trial_state
 
 NAMESPACE = "default"
-EXPERIMENT = """
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: {{name}}
-spec:
-  objective:
-    type: minimize
-    objectiveMetricName: loss
-  algorithm:
-    algorithmName: random
-    algorithmSettings: [{name: random_state, value: "3"}]
-  parallelTrialCount: 2
-  maxTrialCount: {{trials}}
-  maxFailedTrialCount: 3
-  parameters:
-    - {name: x1, parameterType: double, feasibleSpace: {min: "-5", max: "10"}}
-    - {name: x2, parameterType: double, feasibleSpace: {min: "0", max: "15"}}
-  trialTemplate:
-    primaryContainerName: training-container
-    trialParameters:
-      - {name: first, reference: x1}
-      - {name: second, reference: x2}
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: training-container
-                image: registry.example.com/team/branin:1.0
-                command: ["{{python}}", "{{objectives}}/{{script}}", "--x1=${trialParameters.first}",
-                          "--x2=${trialParameters.second}"]
-"""
+IMAGE = "docker.io/library/python:3.11-slim"
+
+
+def branin_jobs(name: str, trials: int, script: str = "branin.py", **spec) -> dict:
+    """Katib's Branin experiment (random search) in the service's namespace, running `script`."""
+    manifest = load(katib_yaml(BRANIN, name=name, algorithm="random", trials=trials, settings=""))
+    del manifest["metadata"]["namespace"]
+    manifest["spec"].update(spec)
+    [container] = manifest["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
+    container["command"][1] = str(OBJECTIVES / script)
+    return manifest
 
 
 @pytest.fixture
@@ -96,7 +71,7 @@ def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the
     kube_api, kubernetes_tuning
 ):
     with JobWatcher(kube_api, "branin-jobs") as watcher:
-        kubernetes_tuning.create(katib_yaml(EXPERIMENT, name="branin-jobs", trials=3, script="branin.py"))
+        kubernetes_tuning.create(branin_jobs("branin-jobs", trials=3, parallelTrialCount=2))
         experiment = kubernetes_tuning.wait_finished("branin-jobs", timeout=120)
     assert experiment["status"]["trialsSucceeded"] == 3, experiment["status"]
 
@@ -110,7 +85,7 @@ def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the
         pod = jobs[trial["metadata"]["name"]]["spec"]["template"]["spec"]
         container = next(item for item in pod["containers"] if item["name"] == "training-container")
         values = assignments(trial)
-        assert container["image"] == "registry.example.com/team/branin:1.0"
+        assert container["image"] == IMAGE
         assert container["command"][2:] == [f"--x1={values['x1']}", f"--x2={values['x2']}"]
         assert pod["restartPolicy"] == "Never"
 
@@ -120,10 +95,8 @@ def test_each_trial_is_one_job_with_its_parameters_and_its_metrics_come_from_the
 
 
 def test_a_trial_job_that_never_prints_the_metric_fails_as_metrics_unavailable(kube_api, kubernetes_tuning):
-    spec = load(katib_yaml(EXPERIMENT, name="silent-jobs", trials=1, script="silent.py"))
-    spec["spec"].update(maxFailedTrialCount=0, parallelTrialCount=1)
     with JobWatcher(kube_api, "silent-jobs") as watcher:
-        kubernetes_tuning.create(spec)
+        kubernetes_tuning.create(branin_jobs("silent-jobs", trials=1, script="silent.py", maxFailedTrialCount=0))
         experiment = kubernetes_tuning.wait_finished("silent-jobs", timeout=90)
 
     [trial] = kubernetes_tuning.trials("silent-jobs")
