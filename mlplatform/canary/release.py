@@ -73,10 +73,10 @@ class ReleaseTarget:
 
     def _revision(self) -> int | None:
         try:
-            history = self.context.history()
+            revisions = self.revisions()
         except MlpError:
             return None
-        return history[-1].get("revision") if history else None
+        return revisions[-1]["revision"] if revisions else None
 
     def _hook_log(self) -> dict | None:
         """The tail of the failed analysis hook's log (Helm keeps a failed hook Job), for the report."""
