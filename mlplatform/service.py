@@ -16,7 +16,6 @@ and serving.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 from prometheus_client import CollectorRegistry, generate_latest
@@ -28,18 +27,21 @@ ReadyCheck = Callable[[], str | None]  # None when ready, otherwise the reason i
 def service_options(*, service: str, port: int, work: str):
     """The flags every `mlp serve` command takes (contracts §3): --host, --port, --db, --runner,
     --state-dir and --max-parallel. `work` names what the runner runs (tasks, trials) in the help."""
+    from mlplatform.cli.options import DEFAULT_STATE_DIR, absolute_database_url, state_dir_option
     from mlplatform.db import default_url
     from mlplatform.runners import RUNNER_KINDS
 
     options = [
         click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on."),
-        click.option("--port", default=port, show_default=True, type=int),
-        click.option("--db", default=default_url(f"{service}.db"), show_default=True,
-                     help="SQLAlchemy URL of the state (SQLite or PostgreSQL)."),
+        click.option("--port", default=port, show_default=True, type=click.IntRange(0, 65535),
+                     help="Port to listen on."),
+        click.option("--db", default=default_url(f"{service}.db"), show_default=True, callback=absolute_database_url,
+                     help="SQLAlchemy URL of the state (SQLite or PostgreSQL); a relative SQLite path is "
+                          "relative to the working directory."),
         click.option("--runner", type=click.Choice(RUNNER_KINDS), default="local", show_default=True,
                      help=f"Where {work} run: local subprocesses or Kubernetes Jobs."),
-        click.option("--state-dir", type=click.Path(path_type=Path), default=Path(f".mlplatform/{service}"),
-                     show_default=True, help=f"Local runner state: the files of its {work}."),
+        state_dir_option(default=DEFAULT_STATE_DIR / service,
+                         help=f"Local runner state: one directory per {work[:-1]}, its output and its files."),
         click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True,
                      help=f"Local runner: {work} running at once."),
     ]

@@ -58,6 +58,7 @@ KEYS = {
 DEFAULTS = {"intervalSeconds": 30, "iterations": 5, "failureLimit": 2, "minRequests": 20, "minSuccessRate": 0.99,
             "maxLatencyP99Seconds": 0.5, "maxLatencyRatio": 1.5}
 VALUES_PATH = "modelServer.canary.analysis"
+NO_TRAFFIC = "no traffic"   # how a check that saw too few requests starts its reason
 
 
 @dataclass(frozen=True)
@@ -258,8 +259,8 @@ class Analysis:
         settings = self.settings
         requests_ = metrics["requests"]
         if requests_ < max(settings.min_requests, 1):
-            return [f"{requests_:.0f} canary requests, fewer than minRequests {settings.min_requests}: not enough "
-                    + "traffic to judge"]
+            return [f"{NO_TRAFFIC}: {requests_:.0f} canary requests, fewer than minRequests {settings.min_requests}, "
+                    "not enough traffic to judge"]
         reasons = []
         success, p99, stable = metrics["success_rate"], metrics["p99_seconds"], metrics["stable_p99_seconds"]
         if success < settings.min_success_rate:

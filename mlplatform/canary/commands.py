@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from mlplatform.canary.plan import abort_values, canary_section, parse_steps, promote_values, stable_models
+from mlplatform.cli.options import absolute_path, output_option, state_dir_option
 from mlplatform.errors import ConfigError, MlpError
-from mlplatform.hooks.config import DEFAULT_STATE_DIR
 
 DEFAULT_STEPS = "10,25,50,100"
 DEFAULT_TIMEOUT = "15m"
@@ -34,14 +34,13 @@ def target_options(command):
         click.option("--kube-context", envvar="HELM_KUBECONTEXT", help="Kubeconfig context."),
         click.option("--kubeconfig", envvar="KUBECONFIG", help="Kubeconfig file."),
         click.option("--chart", help="The chart to upgrade with (default: this project's charts/mlplatform)."),
-        click.option("--values", "-f", "values_files", type=click.Path(exists=True, path_type=Path), multiple=True,
+        click.option("--values", "-f", "values_files", type=absolute_path(exists=True, dir_okay=False), multiple=True,
                      help="Values files merged over the release's current values (repeatable)."),
         click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True,
                      help="helm upgrade --timeout of each step (the analysis hook runs inside it)."),
         click.option("--local", is_flag=True, help="Local mode (`mlp local up`) instead of a release."),
-        click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-                     help="Local mode's state directory."),
-        click.option("--report", "report_path", type=click.Path(path_type=Path),
+        state_dir_option(help="Local mode's state directory; also where a release's rollout reports go."),
+        click.option("--report", "report_path", type=absolute_path(dir_okay=False),
                      help="The rollout report (JSON); default <state-dir>/canary/rollout.json locally, "
                           ".mlplatform/canary/<namespace>.<release>.json for a release."),
     ]):
@@ -74,7 +73,7 @@ def report_path(options: dict) -> Path:
     if options["local"]:
         return Path(options["state_dir"]) / "canary" / "rollout.json"
     release = options["release"] or options["release_argument"]
-    return Path(DEFAULT_STATE_DIR) / "canary" / f"{options['namespace'] or 'default'}.{release}.json"
+    return Path(options["state_dir"]) / "canary" / f"{options['namespace'] or 'default'}.{release}.json"
 
 
 @click.group("canary")
@@ -120,7 +119,7 @@ def _write_partial(error: MlpError, path: Path) -> None:
 
 @canary.command("status")
 @target_options
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@output_option()
 def status(output, **options):
     """The live canary weight (from the router), the stable and canary models, the last rollout."""
     with ExitStack() as stack:
@@ -138,6 +137,7 @@ def promote(**options):
         values = promote_values(target.values(), target.current())
         revision = target.apply(values, "promote", click.echo)
     names = ", ".join(f"{m['name']} {m['uri']}" for m in stable_models(values))
+    _end_held_rollout(report_path(options), "promoted", f"promoted by `mlp canary promote`: stable serves {names}")
     click.echo(f"promoted on {target.name}: the stable track serves {names}" + _revision(revision))
 
 
@@ -148,7 +148,20 @@ def abort(**options):
     with ExitStack() as stack:
         target = open_target(stack, options)
         revision = target.apply(abort_values(target.values()), "abort", click.echo)
+    _end_held_rollout(report_path(options), "aborted", "aborted by `mlp canary abort`: all traffic to stable")
     click.echo(f"aborted on {target.name}: all traffic to stable" + _revision(revision))
+
+
+def _end_held_rollout(path: Path, outcome: str, reason: str) -> None:
+    """A rollout that held at its last step ends with this promote or abort: its report says so."""
+    from mlplatform.canary.rollout import HOLDING
+
+    if not path.exists():
+        return
+    report = json.loads(path.read_text())
+    if report.get("outcome") == HOLDING:
+        report.update(outcome=outcome, reason=reason)
+        path.write_text(json.dumps(report, indent=2) + "\n")
 
 
 def _revision(revision: int | None) -> str:

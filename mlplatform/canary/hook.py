@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from mlplatform.canary.analysis import AnalysisReport, AnalysisSettings, analyse
+from mlplatform.cli.options import absolute_path
 from mlplatform.errors import ConfigError, DependencyError, MlpError
 from mlplatform.hooks.config import HookConfig, config_options, hook_namespace, load_config
 from mlplatform.local.model_values import ModelServerValues
@@ -34,7 +35,7 @@ Echo = Callable[[str], None]
 
 @click.command("canary-analysis")
 @config_options
-@click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
+@click.option("--report", "report_path", type=absolute_path(dir_okay=False), default=None,
               help=f"Where to write the JSON report (default: {REPORT_FILE} in the state dir with --local, "
                    "else in the working directory).")
 @click.option("--registry-deadline", type=float, default=DEFAULT_REGISTRY_DEADLINE, show_default=True,

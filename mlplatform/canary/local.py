@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlplatform.canary.analysis import NO_TRAFFIC
 from mlplatform.canary.plan import canary_section, model_server
 from mlplatform.canary.rollout import Progress, StepOutcome
 from mlplatform.errors import DependencyError
@@ -42,7 +43,18 @@ class LocalTarget:
         self.apply(values, label, progress)
         settings = AnalysisSettings.from_values(canary_section(values).get("analysis") or {})
         report = analyse(self.prometheus_url(), settings, progress=lambda line: progress(f"{label}: {line}"))
-        return StepOutcome(report.passed, report.reason, analysis=report.to_dict())
+        reason = report.reason
+        if not report.passed and NO_TRAFFIC in reason:
+            reason += f"; {self.traffic_hint(values)}"
+        return StepOutcome(report.passed, reason, analysis=report.to_dict())
+
+    def traffic_hint(self, values: dict) -> str:
+        """Local mode has no clients of its own: say where to send requests."""
+        models = [model["name"] for model in canary_section(values).get("models") or []] or ["MODEL"]
+        path = f"/v2/models/{models[0]}/infer"
+        url = self.state.read_endpoints().url("model-server") + path
+        return (f"{NO_TRAFFIC}: send inference requests to {url} during the rollout, or run "
+                f"`mlp traffic {path} --state-dir {self.state.root} --body @REQUEST.json` beside it")
 
     def apply(self, values: dict, label: str, progress: Progress) -> None:
         from mlplatform.local.model_values import apply_model_server_values

@@ -9,8 +9,9 @@ import click
 from mlplatform.checks.base import CheckContext
 from mlplatform.checks.report import Report
 from mlplatform.checks.runner import load_checks, run_checks
+from mlplatform.cli.options import absolute_path, output_option, state_dir_option
 from mlplatform.errors import ConfigError
-from mlplatform.hooks.config import DEFAULT_STATE_DIR, HookConfig, config_options, load_config
+from mlplatform.hooks.config import HookConfig, config_options, load_config
 
 
 def build_context(config: HookConfig, state_dir: Path | None, timeout: float, kubeconfig=None,
@@ -31,7 +32,9 @@ def validate_config(config: HookConfig, *, state_dir: Path | None, checks: tuple
     for name in smoke:
         context.smoke[name] = True
     where = "local mode" if config.is_local else f"release {config.release} in namespace {config.namespace}"
-    return run_checks(context, load_checks(checks), title=f"validate: {where}")
+    selected = load_checks(checks)
+    click.echo(f"running {len(selected)} checks against {where}…", err=True)
+    return run_checks(context, selected, title=f"validate: {where}")
 
 
 def print_report(report: Report, output: str, json_line: bool = False) -> None:
@@ -48,7 +51,7 @@ _common = [
     click.option("--smoke", type=click.Choice(["pipeline", "experiment"]), multiple=True,
                  help="Also run this smoke test (repeatable), whatever hooks.validate.smoke says."),
     click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per request."),
-    click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True),
+    output_option(),
 ]
 
 
@@ -71,8 +74,8 @@ def validate_hook(config_path, local, state_dir, values_files, checks, smoke, ti
 
 @click.command("validate")
 @click.option("--local", is_flag=True, help="Validate local mode (`mlp local up`).")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True)
-@click.option("--values", "values_files", type=click.Path(path_type=Path), multiple=True,
+@state_dir_option()
+@click.option("--values", "values_files", type=absolute_path(dir_okay=False), multiple=True,
               help="Values files merged over local mode's release values.")
 @click.option("--release", help="Validate a Helm release: runs `helm test` and reports what its validate Job found.")
 @click.option("--namespace", "-n", envvar="HELM_NAMESPACE", help="The release's namespace (default: helm's).")

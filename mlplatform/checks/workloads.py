@@ -37,9 +37,12 @@ class WorkloadsCheck(Check):
 
     def _local(self, state_dir: Path) -> list[CheckResult]:
         """Each process local mode started: running, and its health URL answering (local mode's own probe)."""
-        from mlplatform.local.platform import status
+        from mlplatform.local.platform import NotRunning, status
 
-        statuses = status(state_dir)
+        try:
+            statuses = status(state_dir)
+        except NotRunning as error:
+            return [self.failed("local", str(error))]
         if not statuses:
             return [self.failed("local", f"{state_dir} lists no process: is local mode up (mlp local up)?")]
         return [self.passed(process.name, f"pid {process.pid} {process.state}") if process.healthy

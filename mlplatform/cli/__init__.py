@@ -1,17 +1,23 @@
 """The `mlp` command line.
 
 Commands load lazily: each one lives in the package of the component it drives, so `mlp --help`
-stays fast and a newcomer finds a command's code next to the component. `COMMANDS` is the map.
+stays fast and a newcomer finds a command's code next to the component. `COMMANDS` is the map, and
+`HELP` the line each command and group shows in the listing.
+
+Every command exits with the same codes (mlplatform.errors, docs/contracts.md): 0 ok, 1 failed or
+aborted, 2 usage or bad input, 3 a dependency is unreachable.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import sys
 
 import click
 
-from mlplatform.errors import MlpError
+from mlplatform.errors import DependencyError, MlpError
 
 # name -> "module:attribute" of a click command, or a nested map for a group of subcommands.
 COMMANDS: dict[str, str | dict[str, str]] = {
@@ -32,11 +38,18 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "values": "mlplatform.values.cli:values",
     "local": "mlplatform.local.cli:local",
     "demo": "mlplatform.demo.cli:demo",
+    "traffic": "mlplatform.serving.traffic_cli:traffic",
 }
 
 HELP = {
     "serve": "Run a platform service (pipeline controller, tuning service).",
+    "serve pipelines": "The pipeline controller: the KFP v2beta1 API; runs tasks locally or as Jobs.",
+    "serve tuning": "The tuning service: Katib Experiments on Optuna; runs trials locally or as Jobs.",
     "hook": "Run a Helm hook program (what the chart's hook Jobs run).",
+    "hook preflight": "Check the cluster can take the release: version, CRDs, StorageClass, secrets.",
+    "hook register": "Create buckets, register models and upload pipelines declared in values.",
+    "hook canary-analysis": "Compare canary and stable in Prometheus; fail when the canary is worse.",
+    "hook validate": "Validate the release from inside it (what `helm test` runs).",
     "canary": "Canary rollouts: status, rollout, promote, abort.",
     "validate": "Validate a running platform (local mode or a Helm release).",
     "release": "Inspect a Helm release: status, diff, upgrade-check.",
@@ -44,7 +57,10 @@ HELP = {
     "values": "Render per-environment values and generated chart files.",
     "local": "Run the whole platform as local processes.",
     "demo": "Run the fraud-detection story end to end in local mode.",
+    "traffic": "Send inference requests at a steady rate and show success and latency live.",
 }
+# Libraries whose INFO lines stay off the terminal unless `mlp -v`.
+QUIET_LIBRARIES = ("mlflow", "kfp", "alembic", "botocore", "urllib3", "optuna", "httpx")
 
 
 def _load(target: str) -> click.Command:
@@ -74,7 +90,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         if isinstance(target, dict):
-            return LazyGroup(name=name, targets=target, help=self.helps.get(name))
+            prefix = f"{self.name} " if self.name != "cli" else ""
+            helps = {sub: self.helps.get(f"{prefix}{name} {sub}", "") for sub in target}
+            return LazyGroup(name=name, targets=target, help=self.helps.get(f"{prefix}{name}"), helps=helps)
         return _load(target)
 
     def format_commands(self, ctx, formatter):
@@ -87,8 +105,38 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, targets=COMMANDS, helps=HELP)
 @click.version_option(package_name="mlplatform")
-def cli():
-    """mlplatform: pipelines, tuning, model registry and canary serving, from one Helm chart suite."""
+@click.option("-v", "--verbose", is_flag=True, help="Show the libraries' INFO logs (MLflow, kfp, ...).")
+def cli(verbose: bool):
+    """mlplatform: pipelines, tuning, model registry and canary serving, from one Helm chart suite.
+
+    Exit codes: 0 ok, 1 failed or aborted, 2 usage or bad input, 3 a dependency is unreachable.
+    """
+    quiet_libraries(verbose)
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Keep library INFO lines off the terminal (and off the `mlp` commands this one starts)."""
+    if verbose:
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO")
+        return
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")   # mlflow sets its own level when imported
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """The connection errors of the HTTP libraries, imported only when something escaped."""
+    import requests
+    import urllib3
+
+    return (requests.ConnectionError, requests.Timeout, urllib3.exceptions.MaxRetryError,
+            urllib3.exceptions.NewConnectionError, ConnectionError)
+
+
+def _connection_error_line(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or error
+    url = getattr(error, "url", None) or getattr(getattr(error, "request", None), "url", None)
+    return f"{url}: {reason}" if url else str(reason)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,7 +148,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(1)
+    except _unreachable() as error:   # a connection refused deep in a client library: a dependency is down
+        click.echo(f"error: a dependency did not answer: {_connection_error_line(error)}", err=True)
+        sys.exit(DependencyError.exit_code)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

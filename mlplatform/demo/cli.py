@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -20,10 +21,10 @@ import click
 import requests
 import yaml
 
+from mlplatform.cli.options import state_dir_option
 from mlplatform.demo.story import DemoContext, mlp, run_steps, write_summary
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import DependencyError, MlpError
-from mlplatform.local.state import DEFAULT_STATE_DIR
 
 MODEL = "fraud"
 DATA_URI = "s3://mlpipeline/demo/transactions.csv"
@@ -31,6 +32,8 @@ DATA_URI = "s3://mlpipeline/demo/transactions.csv"
 DEMO_ANALYSIS = {"intervalSeconds": 4, "iterations": 3, "failureLimit": 1, "minRequests": 10,
                  "minSuccessRate": 0.99, "maxLatencyP99Seconds": 0.5, "maxLatencyRatio": 3.0}
 TRAFFIC_RATE = 20   # requests per second through nginx while the canary rolls out
+INFER_PATH = f"/v2/models/{MODEL}/infer"
+REQUEST_FILE = "inference-request.json"
 
 
 def start_platform(context: DemoContext) -> str:
@@ -114,8 +117,10 @@ def canary_rollout(context: DemoContext) -> str:
     from mlplatform.serving.traffic import Traffic
 
     candidate = context.facts["candidate_version"]
-    url = f"{context.endpoints.url('model-server')}/v2/models/{MODEL}/infer"
-    with Traffic(url, _inference_request(context), rate=TRAFFIC_RATE) as traffic:
+    url = f"{context.endpoints.url('model-server')}{INFER_PATH}"
+    request = _inference_request(context)
+    (context.work_dir / REQUEST_FILE).write_text(json.dumps(request) + "\n")   # for `mlp traffic --body @...`
+    with Traffic(url, request, rate=TRAFFIC_RATE) as traffic:
         mlp("canary", "rollout", "--local", "--state-dir", str(context.state_dir), "--model", MODEL,
             "--version", candidate, "--steps", context.facts["steps"])
     stats = traffic.stats()
@@ -155,8 +160,7 @@ STEPS = [
 
 @click.command(help="Run the fraud-detection story end to end in local mode: pipeline, registry, tuning, "
                     "canary rollout and validation. Leaves the platform running unless --down.")
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_STATE_DIR,
-              show_default=True, help="Local mode's state directory (reused when a platform is already running).")
+@state_dir_option(help="Local mode's state directory (reused when a platform is already running).")
 @click.option("--rows", type=click.IntRange(min=1000), default=20_000, show_default=True,
               help="Synthetic transactions to generate.")
 @click.option("--trials", type=click.IntRange(min=2), default=8, show_default=True,
@@ -186,6 +190,8 @@ def _print_summary(context: DemoContext, seconds: float, summary: Path, stopped:
         return
     for name, url in sorted(context.endpoints.services.items()):
         click.echo(f"  {name:<22} {url}")
+    click.echo(f"  send it traffic: mlp traffic {INFER_PATH} --state-dir {context.state_dir} "
+               f"--body @{context.work_dir / REQUEST_FILE}")
     click.echo(f"  stop it with: mlp local down --state-dir {context.state_dir}")
 
 
@@ -209,7 +215,7 @@ def _train(context: DemoContext, *, run_name: str, hyperparameters: dict) -> dic
                                                run_name=run_name, experiment_name="fraud-demo")
     finished = client.wait_for_run_completion(run.run_id, timeout=600)
     if finished.state != "SUCCEEDED":
-        raise MlpError(f"pipeline run {run.run_id} ended {finished.state}; logs at {host}")
+        raise MlpError(f"pipeline run {run.run_id} ended {finished.state}{_run_failure(host, run.run_id)}")
     artifacts = _checked(requests.get(f"{host}/apis/v2beta1/runs/{run.run_id}/artifacts", timeout=30),
                          "reading the run's artifacts").json()["artifacts"]
     model_uri = next(item["uri"] for item in artifacts if item["output_name"] == "model")
@@ -241,9 +247,28 @@ def _wait_for_experiment(url: str, timeout: float = 600) -> dict:
         if "Succeeded" in conditions:
             return status
         if "Failed" in conditions:
-            raise MlpError(f"experiment failed: {conditions['Failed'].get('message', '')}")
+            raise MlpError(f"experiment failed: {conditions['Failed'].get('message', '')}{_failed_trial(url)}")
         time.sleep(1)
     raise MlpError(f"experiment at {url} did not finish in {timeout:.0f}s")
+
+
+def _failed_trial(experiment_url: str) -> str:
+    """The last failed trial's condition (its exit code and output tail) and where its whole log is."""
+    trials = _checked(requests.get(f"{experiment_url}/trials", timeout=30), "reading the trials").json()["items"]
+    for trial in reversed(trials):
+        failed = [c for c in trial["status"].get("conditions", []) if c["type"] == "Failed" and c["status"] == "True"]
+        if failed:
+            name = trial["metadata"]["name"]
+            return f"\ntrial {name}: {failed[0].get('message', '')}\nits log: {experiment_url}/trials/{name}/logs"
+    return ""
+
+
+def _run_failure(host: str, run_id: str) -> str:
+    """The failed tasks of a run and the end of their logs (the task error carries them)."""
+    run = _checked(requests.get(f"{host}/apis/v2beta1/runs/{run_id}", timeout=30), "reading the run").json()
+    failed = [task for task in (run.get("run_details") or {}).get("task_details", []) if task.get("state") == "FAILED"]
+    return "".join(f"\ntask {task.get('display_name')}: {(task.get('error') or {}).get('message', '')}"
+                   for task in failed)
 
 
 def _checked(response: requests.Response, doing: str) -> requests.Response:

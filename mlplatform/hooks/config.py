@@ -15,11 +15,10 @@ from pathlib import Path
 import click
 import yaml
 
+from mlplatform.cli.options import absolute_path, state_dir_option
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import ConfigError
 from mlplatform.s3 import s3_client
-
-DEFAULT_STATE_DIR = ".mlplatform"
 
 
 @dataclass
@@ -100,12 +99,11 @@ def merge_values(base: dict, override: dict) -> dict:
 def config_options(command):
     """The options every hook program takes to find its config."""
     options = [
-        click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="MLP_HOOK_CONFIG",
+        click.option("--config", "config_path", type=absolute_path(dir_okay=False), envvar="MLP_HOOK_CONFIG",
                      help="hooks.json of the release (default: $MLP_HOOK_CONFIG)."),
         click.option("--local", is_flag=True, help="Run against local mode (`mlp local up`) instead."),
-        click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-                     help="Local mode's state directory."),
-        click.option("--values", "values_files", type=click.Path(path_type=Path), multiple=True,
+        state_dir_option(),
+        click.option("--values", "values_files", type=absolute_path(dir_okay=False), multiple=True,
                      help="Values files merged over the release values (local mode), in order."),
     ]
     for option in reversed(options):

@@ -16,6 +16,7 @@ from urllib3.exceptions import HTTPError
 
 from mlplatform.checks.base import FAILED, PASSED, SKIPPED, WARNING, CheckResult
 from mlplatform.checks.report import Report
+from mlplatform.cli.options import output_option
 from mlplatform.errors import DependencyError
 from mlplatform.hooks.config import HookConfig, config_options, hook_namespace, load_config
 from mlplatform.kube import api_client, request_timeout
@@ -308,7 +309,7 @@ def exit_code(report: Report) -> int:
 @click.option("--kube-context", envvar="HELM_KUBECONTEXT", help="Kubeconfig context.")
 @click.option("--timeout", type=float, default=REQUEST_TIMEOUT, show_default=True,
               help="Seconds to wait for one Kubernetes API request.")
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@output_option()
 def cli(config_path, local, state_dir, values_files, kubeconfig, kube_context, timeout, output):
     """Check the cluster and the values before install or upgrade; say what to fix."""
     config = load_config(config_path, local, state_dir, values_files)

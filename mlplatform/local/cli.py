@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
+from mlplatform.cli.options import absolute_path
+from mlplatform.cli.options import state_dir_option as _state_dir_option
 from mlplatform.local.components import COMPONENT_NAMES
-from mlplatform.local.state import DEFAULT_STATE_DIR
 
-state_dir_option = click.option(
-    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
+state_dir_option = _state_dir_option(
     help="Where local mode keeps endpoints.json, processes.json, values.yaml, logs and data.")
 
 
@@ -45,7 +45,7 @@ def local() -> None:
                    f"{', '.join(COMPONENT_NAMES)}.")
 @click.option("--scrape-interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               help="Prometheus scrape and rule evaluation interval, in seconds.")
-@click.option("--values", "values_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--values", "values_file", type=absolute_path(dir_okay=False, exists=True),
               help="Initial release values (the modelServer shape): models to serve, canary weight.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
               help="Seconds each process gets to become healthy.")
@@ -70,7 +70,7 @@ def up(state_dir: Path, components: tuple[str, ...], scrape_interval: float, val
 def down(state_dir: Path, grace: float) -> None:
     from mlplatform.local.platform import down as stop
 
-    killed = stop(state_dir, grace=grace)
+    killed = stop(state_dir, grace=grace, report=click.echo)
     note = f" ({len(killed)} needed SIGKILL)" if killed else ""
     click.echo(f"local platform in {state_dir} stopped{note}")
 
@@ -84,8 +84,6 @@ def status(state_dir: Path, as_json: bool) -> None:
     statuses = probe(state_dir)
     if as_json:
         click.echo(json.dumps([{**vars(entry), "healthy": entry.healthy} for entry in statuses], indent=2))
-    elif not statuses:
-        click.echo(f"local mode is not running in {state_dir}")
     else:
         for entry in statuses:
             click.echo(f"{entry.name:<22} {entry.pid or '-':>7}  {entry.state:<11} {entry.detail}")
@@ -96,7 +94,7 @@ def status(state_dir: Path, as_json: bool) -> None:
 @local.command(help="Apply model-server values (models per track, canary weight) to the running platform, "
                     "as `helm upgrade` does in a cluster; records them in values.yaml.")
 @state_dir_option
-@click.option("--values", "values_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--values", "values_file", required=True, type=absolute_path(dir_okay=False, exists=True),
               help="The release values to apply (the modelServer shape).")
 def apply(state_dir: Path, values_file: Path) -> None:
     from mlplatform.local.model_values import apply_model_server_values

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlplatform.endpoints import Endpoints
-from mlplatform.errors import ConfigError, MissingBinary
+from mlplatform.errors import ConfigError, MissingBinary, MlpError
 from mlplatform.hooks.config import merge_values
 from mlplatform.local import supervisor
 from mlplatform.local.components import CATALOGUE, COMPONENT_NAMES, nginx, prometheus, s3, with_requirements
@@ -92,11 +92,20 @@ def _parallel_workers(values: dict) -> int:
     return int(((values.get("modelServer") or {}).get("mlserver") or {}).get("parallelWorkers", 1))
 
 
+class NotRunning(MlpError):
+    """No local platform in this state directory (exit 1: there is nothing to stop or probe)."""
+
+    def __init__(self, state: StateDir):
+        super().__init__(f"no local platform in {state.root}: it has no {state.processes_file.name} "
+                         f"(start one with `mlp local up --state-dir {state.root}`, or give the --state-dir "
+                         "it was started with)")
+
+
 def _refuse_if_running(state: StateDir) -> None:
     running = [record.name for record in _records(state) if supervisor.is_ours(record)]
     if running:
-        raise ConfigError(f"local mode already runs in {state.root} ({', '.join(running)}): "
-                          "stop it with `mlp local down` first")
+        raise ConfigError(f"a local platform already runs in {state.root} ({', '.join(running)}): "
+                          f"stop it with `mlp local down --state-dir {state.root}` first, or use another --state-dir")
 
 
 def _clear(state: StateDir) -> None:
@@ -167,8 +176,11 @@ def _records(state: StateDir) -> list[ProcessRecord]:
 
 
 def status(state_dir: Path | str) -> list[ProcessStatus]:
-    """Every process local mode started (probed in parallel), then the components it could not start."""
+    """Every process local mode started (probed in parallel), then the components it could not start.
+    NotRunning when the directory holds no platform."""
     state = StateDir.at(state_dir)
+    if not state.processes_file.exists():
+        raise NotRunning(state)
     records = _records(state)
     with ThreadPoolExecutor(max_workers=max(len(records), 1)) as pool:
         reasons = list(pool.map(supervisor.probe, records))
@@ -186,10 +198,15 @@ def _status(record: ProcessRecord, reason: str | None) -> ProcessStatus:
     return ProcessStatus(record.name, record.pid, state, detail, record.log)
 
 
-def down(state_dir: Path | str, grace: float = 10.0) -> list[int]:
-    """Stop every process of the platform; returns the pids that needed SIGKILL."""
+def down(state_dir: Path | str, grace: float = 10.0, report: Report = lambda line: None) -> list[int]:
+    """Stop every process of the platform; returns the pids that needed SIGKILL. NotRunning when the
+    directory holds no platform."""
     state = StateDir.at(state_dir)
-    killed = supervisor.stop_all(state.root, _records(state), grace=grace)
+    if not state.processes_file.exists():
+        raise NotRunning(state)
+    records = _records(state)
+    report(f"stopping {len(records)} processes of the local platform in {state.root}…")
+    killed = supervisor.stop_all(state.root, records, grace=grace)
     state.endpoints_file.unlink(missing_ok=True)
     state.processes_file.unlink(missing_ok=True)
     return killed

@@ -18,8 +18,6 @@ import yaml
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import ConfigError
 
-DEFAULT_STATE_DIR = Path(".mlplatform")
-
 # Every child process carries this variable (the state dir's absolute path), so `down` finds each
 # process of this platform, even one that left its process group.
 STATE_MARKER = "MLP_LOCAL_STATE_DIR"

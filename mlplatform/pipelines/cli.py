@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mlplatform.cli.options import absolute_location
 from mlplatform.service import service_options
 
 
@@ -14,6 +15,7 @@ from mlplatform.service import service_options
 @click.option(
     "--artifact-root",
     default=None,
+    callback=absolute_location,
     help="Where artifacts go: a directory or s3://bucket/prefix (default: <state-dir>/artifacts).",
 )
 def serve(

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mlplatform.checks.report import Report
+from mlplatform.cli.options import absolute_path, output_option
 from mlplatform.release.helm import ReleaseContext, chart_path, proposed_values, staging_dir
 
 
@@ -27,7 +28,7 @@ def proposal_options(command):
     """What the upgrade would be: a chart and values, as `helm upgrade` takes them."""
     for option in reversed([
         click.argument("chart", required=False),
-        click.option("--values", "-f", "values_files", type=click.Path(exists=True, path_type=Path), multiple=True,
+        click.option("--values", "-f", "values_files", type=absolute_path(exists=True, dir_okay=False), multiple=True,
                      help="Values files (repeatable), merged over the release's current values."),
         click.option("--set", "set_values", multiple=True, help="key.path=value overrides (repeatable)."),
         click.option("--reset-values", is_flag=True, help="Start from the chart's defaults, not the release's values."),
@@ -47,7 +48,7 @@ def release():
 
 @release.command("status")
 @release_options
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@output_option()
 def status(release, namespace, kube_context, kubeconfig, output):
     """Components and their readiness, served model versions, canary weight."""
     from mlplatform.kube import api_client
@@ -88,7 +89,7 @@ def diff(release, namespace, kube_context, kubeconfig, chart, values_files, set_
 @release_options
 @proposal_options
 @click.option("--kube-version", help="The Kubernetes version to check against (default: the cluster's).")
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@output_option()
 def upgrade_check(release, namespace, kube_context, kubeconfig, chart, values_files, set_values, reset_values,
                   kube_version, output):
     """Immutable-field changes and APIs the target Kubernetes version removed, before you upgrade."""

@@ -43,10 +43,8 @@ class ReleaseContext:
             return asyncio.run(coroutine)
         except helm_errors.ReleaseNotFoundError:
             raise ConfigError(f"release {self.release} not found in namespace {self.namespace or '(default)'}") from None
-        except helm_errors.ConnectionError as error:
-            raise DependencyError(f"helm could not reach the cluster: {_first_line(error)}") from None
         except helm_errors.Error as error:
-            raise MlpError(f"helm: {_first_line(error)}") from None
+            raise helm_failure(error) from None
 
     def command(self, *args: str, stdin: bytes | None = None) -> bytes:
         """A helm command pyhelm3 has no method for (test, template --kube-version, upgrade --dry-run=server)."""
@@ -91,6 +89,14 @@ class ReleaseContext:
         output = self.command("template", self.release, str(chart), "--is-upgrade", "--skip-tests",
                               "--kube-version", kube_version, "--values", "-", stdin=json.dumps(values).encode())
         return [obj for obj in yaml.safe_load_all(output) if obj]
+
+
+def helm_failure(error: Exception) -> MlpError:
+    """A helm error as one clear line: a DependencyError (exit 3) when the cluster did not answer."""
+    line = _first_line(error)
+    if isinstance(error, helm_errors.ConnectionError) or "cluster unreachable" in line:
+        return DependencyError(f"helm could not reach the cluster: {line}")
+    return MlpError(f"helm: {line}")
 
 
 def _first_line(error: Exception) -> str:

@@ -16,7 +16,8 @@ from pyhelm3 import errors as helm_errors
 from mlplatform.checks.base import FAILED, CheckResult
 from mlplatform.checks.report import Report, find_json_line
 from mlplatform.kube import api_client
-from mlplatform.release.helm import ReleaseContext
+from mlplatform.errors import DependencyError
+from mlplatform.release.helm import ReleaseContext, helm_failure
 
 
 def run_release_tests(release: str, *, namespace: str | None = None, kube_context: str | None = None,
@@ -27,16 +28,18 @@ def run_release_tests(release: str, *, namespace: str | None = None, kube_contex
         args += ["--namespace", namespace]
     try:
         asyncio.run(context.helm.run(args))
-        helm_failure = None
+        test_failure = None
     except helm_errors.Error as error:
-        helm_failure = _last_line((error.stderr or b"").decode(errors="replace")) or "helm test failed"
+        if isinstance(failure := helm_failure(error), DependencyError):
+            raise failure from None
+        test_failure = _last_line((error.stderr or b"").decode(errors="replace")) or "helm test failed"
     log = validate_log(api_client(kubeconfig, kube_context), release, namespace or "default")
     report = find_json_line(log) if log else None
     if report is None:
-        cause = helm_failure or "the validate Job left no report (is hooks.validate.enabled true?)"
+        cause = test_failure or "the validate Job left no report (is hooks.validate.enabled true?)"
         report = Report(title="", results=[CheckResult("helm-test", "validate", FAILED, cause)])
-    elif helm_failure and report.ok:
-        report.results.append(CheckResult("helm-test", "validate", FAILED, helm_failure))
+    elif test_failure and report.ok:
+        report.results.append(CheckResult("helm-test", "validate", FAILED, test_failure))
     report.title = f"helm test {release}" + (f" (namespace {namespace})" if namespace else "") + \
         (f": {report.title}" if report.title else "")
     return report

@@ -38,6 +38,8 @@ class LocalRunner(Runner):
     def __init__(self, state_dir: str | Path, max_parallel: int = 4):
         if max_parallel < 1:
             raise ValueError("max_parallel must be at least 1")
+        if not Path(state_dir).is_absolute():   # tasks run in their own directories (DESIGN §10, Paths)
+            raise ValueError(f"the local runner's state_dir must be absolute, not {state_dir}")
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.max_parallel = max_parallel

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mlplatform.cli.options import absolute_path
 from mlplatform.serving.fetch import DEFAULT_IMPLEMENTATION, SourceAccess, fetch_model
 
 
@@ -17,7 +18,7 @@ def model() -> None:
 @model.command(help="Fetch a model (models:/name/version, models:/name@alias or s3://bucket/prefix) into an "
                     "MLServer model directory, with its model-settings.json.")
 @click.argument("uri")
-@click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--dest", required=True, type=absolute_path(file_okay=False),
               help="The model directory to fill (replaced when it exists).")
 @click.option("--name", default=None, help="The MLServer model name. Default: the name of --dest.")
 @click.option("--implementation", default=DEFAULT_IMPLEMENTATION, show_default=True,

@@ -7,6 +7,7 @@
     DELETE /api/v1/experiments/{name}
     GET    /api/v1/experiments/{name}/trials           TrialList
     GET    /api/v1/experiments/{name}/trials/{trial}   one Trial
+    GET    /api/v1/experiments/{name}/trials/{trial}/logs  its output (text): live, or kept after it ended
     POST   /api/v1/trials/{trial}/metrics              {"metrics": {"accuracy": 0.93}}: the Push collector
 
 Errors are `{"error": "<one line>", "problems": [...]}`: 400 for bad input (every problem listed),
@@ -19,7 +20,7 @@ import math
 import time
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlplatform.tuning.collectors import MetricLog
@@ -72,16 +73,25 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
     @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}")
     def get_trial(name: str, trial: str):
         _, experiment = engine.experiment(name)
-        record = engine.store.trial(trial)
-        if record is None or record.experiment != name:
-            raise NotFound(f"trial {trial} not found in experiment {name}")
-        return trial_object(record, experiment)
+        return trial_object(_trial(engine, name, trial), experiment)
+
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}/logs", response_class=PlainTextResponse)
+    def get_trial_logs(name: str, trial: str):
+        engine.experiment(name)
+        return PlainTextResponse(engine.trial_output(_trial(engine, name, trial)))
 
     @app.post(f"{PREFIX}/trials/{{trial}}/metrics")
     async def push_metrics(trial: str, request: Request):
         logs = _metric_logs(load_document(await request.body()))
         await run_in_threadpool(engine.push_metrics, trial, logs)
         return {"trial": trial, "accepted": len(logs)}
+
+
+def _trial(engine: Engine, experiment: str, name: str):
+    record = engine.store.trial(name)
+    if record is None or record.experiment != experiment:
+        raise NotFound(f"trial {name} not found in experiment {experiment}")
+    return record
 
 
 def _create(engine: Engine, document) -> dict:

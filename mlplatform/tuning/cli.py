@@ -8,13 +8,19 @@ from pathlib import Path
 import click
 
 from mlplatform.service import service_options
+from mlplatform.tuning.store import OutputRetention
 
 
 @click.command(help="Run the tuning service: Katib Experiments on Optuna, trials on a runner.")
 @service_options(service="tuning", port=8585, work="trials")
 @click.option("--pipelines-url", default=None, help="The pipeline controller, for pipeline-run trials.")
+@click.option("--trial-log-bytes", type=click.IntRange(min=1024), default=OutputRetention.max_bytes, show_default=True,
+              help="The last bytes of each finished trial's output that are kept (served at .../trials/T/logs).")
+@click.option("--trial-logs-kept", type=click.IntRange(min=1), default=OutputRetention.kept, show_default=True,
+              help="How many finished trials' output is kept; the oldest goes first.")
 def serve(
-    host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None
+    host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
+    trial_log_bytes: int, trial_logs_kept: int,
 ) -> None:
     from mlplatform.service import serve as run
     from mlplatform.tuning.service import build_app, public_url
@@ -27,5 +33,6 @@ def serve(
         max_parallel=max_parallel,
         pipelines_url=pipelines_url,
         tuning_url=public_url(host, port),
+        retention=OutputRetention(max_bytes=trial_log_bytes, kept=trial_logs_kept),
     )
     run(app, host, port)

@@ -32,7 +32,7 @@ from mlplatform.tuning.collectors import MetricLog, objective_value, observation
 from mlplatform.tuning.monitoring import TuningMetrics
 from mlplatform.tuning.spec import Experiment, SpecError, parse_experiment
 from mlplatform.tuning.status import Tally, best_trial
-from mlplatform.tuning.store import ExperimentRecord, Phase, Store, TrialRecord, TrialState
+from mlplatform.tuning.store import ExperimentRecord, OutputRetention, Phase, Store, TrialRecord, TrialState
 from mlplatform.tuning.trials import TrialBackend
 
 log = logging.getLogger("mlplatform.tuning")
@@ -40,6 +40,7 @@ log = logging.getLogger("mlplatform.tuning")
 RECONCILE_SECONDS = 1.0
 WATCH_SECONDS = 1.0  # how often a watcher looks at a running trial (pruning, state changes)
 MAX_ATTEMPTS = 2  # a lost trial is run at most this many times
+TAIL_LINES = 5  # output lines quoted in a failed trial's condition message
 _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -54,10 +55,12 @@ class Conflict(Exception):
 
 
 class Engine:
-    def __init__(self, store: Store, backends: dict[str, TrialBackend], metrics: TuningMetrics):
+    def __init__(self, store: Store, backends: dict[str, TrialBackend], metrics: TuningMetrics,
+                 retention: OutputRetention = OutputRetention()):
         self.store = store
         self.backends = backends  # trialSpec kind -> backend
         self.metrics = metrics
+        self.retention = retention
         self.storage = optuna.storages.RDBStorage(store.url, engine_kwargs=_optuna_engine_options(store.url))
         self._guard = threading.Lock()  # protects the dictionaries below
         self._locks: dict[str, threading.RLock] = defaultdict(threading.RLock)  # per experiment
@@ -435,6 +438,7 @@ class Engine:
         except Exception as error:  # the output is gone (a deleted task, an unreachable controller)
             log.warning("trial %s: cannot read its metrics: %s", trial.name, error)
             logs = []
+        output = self._keep_output(backend, trial)
         value = objective_value(logs, experiment.objective)
         metric = experiment.objective.metric
         if stopping is not None:
@@ -443,7 +447,7 @@ class Engine:
             state, reason, message = (
                 TrialState.FAILED,
                 "MetricsUnavailable",
-                f"the trial succeeded but never reported the objective metric {metric}",
+                f"the trial succeeded but never reported the objective metric {metric}" + output_tail(output),
             )
         elif status.state is TaskState.SUCCEEDED:
             state, reason, message = TrialState.SUCCEEDED, "TrialSucceeded", "Trial has succeeded"
@@ -453,12 +457,33 @@ class Engine:
             state, reason, message = (
                 TrialState.FAILED,
                 "TrialFailed",
-                f"{status.reason}: {status.message}".strip(": "),
+                f"{status.reason}: {status.message}".strip(": ") + output_tail(output),
             )
         self._finalize(experiment, trial, state, reason, message, logs, value, status.started_at)
         if not experiment.template.retain:
             self._forget_task(experiment, trial)
         return True
+
+    def _keep_output(self, backend: TrialBackend, trial: TrialRecord) -> str:
+        """Read the finished trial's output and keep it, so it outlives the trial's task."""
+        try:
+            output = backend.output(trial)
+        except Exception as error:  # the task is gone, or its controller does not answer
+            output = f"(the trial's output could not be read: {error})\n"
+        self.store.keep_output(trial.name, output, self.retention)
+        return output
+
+    def trial_output(self, trial: TrialRecord) -> str:
+        """A running trial's output so far, or what was kept of a finished one."""
+        if not trial.state.finished:
+            experiment = self.experiment(trial.experiment)[1]
+            try:
+                return self._backend(experiment).output(trial)
+            except TaskNotFound:
+                return ""
+        kept = self.store.output(trial.name)
+        return kept if kept is not None else "(no output kept for this trial: it ended before output was kept, or " \
+                                             "newer trials pushed it out)\n"
 
     def _finalize(
         self,
@@ -689,3 +714,9 @@ def _optuna_engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
     return {"pool_pre_ping": True}
+
+
+def output_tail(output: str, lines: int = TAIL_LINES) -> str:
+    """'; output ends with:' and the last lines of a trial's output, for its condition message."""
+    tail = [line.rstrip()[:300] for line in output.strip().splitlines()[-lines:]]
+    return ("; output ends with:\n" + "\n".join(tail)) if tail else "; it wrote no output"

@@ -116,6 +116,11 @@ class PipelineTrials(TrialBackend):
                     logs.append(MetricLog(name, repr(float(value))))
         return logs
 
+    def output(self, trial: TrialRecord) -> str:
+        """A pipeline trial's output is its run's task logs, on the pipeline controller."""
+        run_id = self._run_id(trial)
+        return f"pipeline run {run_id}: task logs at {self.url}/apis/v2beta1/runs/{run_id} ({self.url}/#/runs/details/{run_id})\n"
+
     def cancel(self, trial: TrialRecord) -> None:
         self.client().terminate_run(self._run_id(trial))
 

@@ -14,7 +14,7 @@ from mlplatform.service import add_operational_routes
 from mlplatform.tuning.api import add_routes
 from mlplatform.tuning.engine import Engine
 from mlplatform.tuning.monitoring import TuningMetrics
-from mlplatform.tuning.store import Store
+from mlplatform.tuning.store import OutputRetention, Store
 from mlplatform.tuning.trials import TUNING_URL_VARIABLE, JobTrials
 
 DEFAULT_PORT = 8585
@@ -30,7 +30,8 @@ def public_url(host: str, port: int) -> str:
 
 
 def build_app(
-    *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str
+    *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str,
+    retention: OutputRetention = OutputRetention(),
 ) -> FastAPI:
     store = Store(db)
     task_runner = make_runner(runner, state_dir=state_dir, max_parallel=max_parallel)
@@ -40,7 +41,7 @@ def build_app(
 
         backends["PipelineRun"] = PipelineTrials(pipelines_url, store)
     registry = CollectorRegistry()
-    engine = Engine(store, backends, TuningMetrics(registry, store))
+    engine = Engine(store, backends, TuningMetrics(registry, store), retention)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):

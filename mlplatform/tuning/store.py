@@ -69,6 +69,22 @@ class ExperimentExists(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class OutputRetention:
+    """How much trial output the service keeps once a trial ends: the last `max_bytes` of each
+    trial's output, for the newest `kept` trials."""
+
+    max_bytes: int = 1024 * 1024
+    kept: int = 1000
+
+    def clip(self, output: str) -> str:
+        data = output.encode(errors="replace")
+        if len(data) <= self.max_bytes:
+            return output
+        kept = data[-self.max_bytes:].decode(errors="ignore")
+        return f"[... {len(data) - self.max_bytes} earlier bytes not kept]\n{kept}"
+
+
 @dataclass
 class ExperimentRecord:
     name: str
@@ -157,6 +173,15 @@ _metric_logs = Table(
     Column("name", String(255), nullable=False),
     Column("value", String(64), nullable=False),
     Column("timestamp", String(64)),
+)
+# What each finished trial wrote (its tail, up to OutputRetention.max_bytes), kept after its task is
+# deleted, for the newest OutputRetention.kept trials.
+_outputs = Table(
+    "tuning_trial_outputs",
+    _metadata,
+    Column("trial", String(63), ForeignKey("tuning_trials.name", ondelete="CASCADE"), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("stored_at", Float, nullable=False, index=True),
 )
 _JSON_COLUMNS = {"manifest", "assignments", "observation"}
 _ENUM_COLUMNS = {"phase": Phase, "state": TrialState}
@@ -265,6 +290,20 @@ class Store:
     def clear_metric_logs(self, trial: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(delete(_metric_logs).where(_metric_logs.c.trial == trial))
+
+    # --- trial output -------------------------------------------------------------------------------------
+
+    def keep_output(self, trial: str, output: str, retention: OutputRetention) -> None:
+        """Store a finished trial's output (clipped), then drop the oldest beyond `retention.kept`."""
+        with self.engine.begin() as connection:
+            connection.execute(delete(_outputs).where(_outputs.c.trial == trial))
+            connection.execute(insert(_outputs).values(trial=trial, text=retention.clip(output), stored_at=time.time()))
+            newest = select(_outputs.c.trial).order_by(_outputs.c.stored_at.desc()).limit(retention.kept)
+            connection.execute(delete(_outputs).where(_outputs.c.trial.not_in(newest.scalar_subquery())))
+
+    def output(self, trial: str) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(_outputs.c.text).where(_outputs.c.trial == trial)).scalar()
 
     # --- monitoring ---------------------------------------------------------------------------------------
 

@@ -42,6 +42,10 @@ class TrialBackend(ABC):
     def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]: ...
 
     @abstractmethod
+    def output(self, trial: TrialRecord) -> str:
+        """What the trial wrote so far (stdout and stderr), or where to find it."""
+
+    @abstractmethod
     def cancel(self, trial: TrialRecord) -> None: ...
 
     @abstractmethod
@@ -145,6 +149,9 @@ class JobTrials(TrialBackend):
         if experiment.collector.kind == "Push":
             return collector.collect("", self.store.metric_logs(trial.name))
         return collector.collect(self.runner.logs(trial.name), [])
+
+    def output(self, trial: TrialRecord) -> str:
+        return self.runner.logs(trial.name)
 
     def cancel(self, trial: TrialRecord) -> None:
         self.runner.cancel(trial.name)

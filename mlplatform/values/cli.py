@@ -18,6 +18,7 @@ def values():
 @click.option("--check", is_flag=True, help="Change nothing; fail naming every out-of-date file.")
 def render(check: bool):
     """Render values/*.yaml, the Prometheus rules, values.schema.json files and README tables."""
+    click.echo("rendering values, Prometheus rules, schemas and README tables from their sources…", err=True)
     if check:
         stale = generate.out_of_date(PROJECT_ROOT)
         if stale:

@@ -88,7 +88,7 @@ def judge(settings: AnalysisSettings, **measured) -> list[str]:
 def test_each_threshold_fails_a_check_with_its_reason():
     settings = AnalysisSettings.from_values({"minRequests": 20})
     assert judge(settings) == []
-    assert judge(settings, inferences=19.0) == ["19 canary requests, fewer than minRequests 20: not enough traffic to judge"]
+    assert judge(settings, inferences=19.0) == ["no traffic: 19 canary requests, fewer than minRequests 20, not enough traffic to judge"]
     assert judge(settings, inferences=0.0, inference_success_rate=None, rest_success_rate=None, p99_seconds=None)
     assert judge(settings, rest_success_rate=0.95) == ["success rate 95.0% < 99.0%"]
     assert judge(settings, inference_success_rate=0.98) == ["success rate 98.0% < 99.0%"]

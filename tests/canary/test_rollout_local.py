@@ -22,6 +22,7 @@ from tests.support.local_fixtures import inference_request, save_iris_model, sta
 pytestmark = pytest.mark.slow
 
 STABLE = "s3://models/iris/1"
+MLP = [sys.executable, "-c", "from mlplatform.cli import main; main()"]
 RATE = 30                      # requests per second through nginx: at 25 %, ~15 canary requests per check
 ANALYSIS = {"intervalSeconds": 2, "iterations": 3, "failureLimit": 1, "minRequests": 5,
             "minSuccessRate": 0.99, "maxLatencyP99Seconds": 0.5, "maxLatencyRatio": 3}
@@ -53,15 +54,26 @@ def platform(tmp_path_factory):
         started.down()
 
 
-def rollout_command(platform, canary: str, report: Path) -> list[str]:
+def rollout_command(platform, canary: str, report: Path, steps: str = "25,50,100") -> list[str]:
     """`mlp canary rollout --local` of one candidate, served by the faulty runtime (healthy: no faults)."""
-    return [sys.executable, "-c", "from mlplatform.cli import main; main()", "canary", "rollout", "--local",
+    return [*MLP, "canary", "rollout", "--local",
             "--state-dir", str(platform.state_dir), "--version", f"s3://models/iris/{canary}",
-            "--implementation", IMPLEMENTATION, "--steps", "25,50,100", "--report", str(report)]
+            "--implementation", IMPLEMENTATION, "--steps", steps, "--report", str(report)]
 
 
-def rollout(platform, canary: str, report: Path, rate: float | None = RATE) -> subprocess.CompletedProcess:
-    command = rollout_command(platform, canary, report)
+def canary_command(platform, action: str, report: Path) -> dict | None:
+    """`mlp canary promote|abort|status --local`; the status as JSON."""
+    args = ["--output", "json"] if action == "status" else []
+    result = subprocess.run([*MLP, "canary", action, "--local", "--state-dir", str(platform.state_dir),
+                             "--report", str(report), *args], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout) if action == "status" else None
+
+
+def rollout(platform, canary: str, report: Path, rate: float | None = RATE,
+            steps: str = "25,50,100") -> subprocess.CompletedProcess:
+    command = rollout_command(platform, canary, report, steps)
     if rate is None:
         return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     with Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=rate) as traffic:
@@ -130,14 +142,28 @@ def test_no_traffic_is_no_promotion(platform, tmp_path):
     try:
         result = rollout(platform, "healthy", report, rate=None)
         document = assert_rolled_back(platform, result, report)
-        assert "not enough traffic" in document["results"][0]["reason"]
-        status = subprocess.run([sys.executable, "-c", "from mlplatform.cli import main; main()", "canary", "status",
-                                 "--local", "--state-dir", str(platform.state_dir), "--report", str(report),
-                                 "--output", "json"], capture_output=True, text=True, timeout=60, check=False)
-        assert status.returncode == 0, status.stderr
-        shown = json.loads(status.stdout)
+        reason = document["results"][0]["reason"]
+        assert "not enough traffic" in reason
+        assert f"send inference requests to {platform.url('model-server')}/v2/models/iris/infer" in reason
+        assert "mlp traffic /v2/models/iris/infer" in reason
+        shown = canary_command(platform, "status", report)
         assert shown["weight"] == 0 and shown["stable"]["models"][0]["uri"] == STABLE
         assert shown["last_rollout"]["outcome"] == "aborted"
+    finally:
+        reset(platform)
+
+
+@pytest.mark.parametrize("action", ["promote", "abort"])
+def test_status_shows_how_a_held_rollout_ended(platform, tmp_path, action):
+    report = tmp_path / "held.json"
+    try:
+        result = rollout(platform, "healthy", report, steps="25")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert canary_command(platform, "status", report)["last_rollout"]["outcome"] == "holding"
+        canary_command(platform, action, report)
+        shown = canary_command(platform, "status", report)
+        assert shown["last_rollout"]["outcome"] == {"promote": "promoted", "abort": "aborted"}[action] and f"mlp canary {action}" in shown["last_rollout"]["reason"]
+        assert shown["weight"] == 0
     finally:
         reset(platform)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,7 +68,7 @@ def test_processes_json_and_status_describe_every_process(local_platform):
 def test_up_refuses_a_state_dir_that_is_running(local_platform):
     result = mlp("local", "up", "--state-dir", str(local_platform.state_dir))
     assert result.returncode == 2
-    assert "already runs in" in result.stderr and "mlp local down" in result.stderr
+    assert f"already runs in {local_platform.state_dir}" in result.stderr and "mlp local down" in result.stderr
 
 
 def test_up_status_down_leaves_no_process_behind(tmp_path):
@@ -82,8 +84,20 @@ def test_up_status_down_leaves_no_process_behind(tmp_path):
     assert platform_pids(state_dir) == []
     assert not (state_dir / "endpoints.json").exists()
 
-    status = mlp("local", "status", "--state-dir", str(state_dir))
-    assert status.returncode == 1 and "not running" in status.stdout
+    for command in ("status", "down"):   # nothing runs there any more: they say so, and exit 1
+        result = mlp("local", command, "--state-dir", str(state_dir))
+        assert result.returncode == 1 and f"no local platform in {state_dir}" in result.stderr, result.stderr
+
+
+def test_status_and_down_from_another_directory_name_the_state_dir_they_looked_in(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for command in ("status", "down"):
+        result = subprocess.run([sys.executable, "-c", "from mlplatform.cli import main; main()", "local", command],
+                                cwd=elsewhere, capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 1, result.stdout
+        assert f"no local platform in {elsewhere / '.mlplatform'}" in result.stderr
+        assert "stopped" not in result.stdout
 
 
 def test_missing_nginx_and_prometheus_are_reported_and_the_rest_starts(tmp_path):

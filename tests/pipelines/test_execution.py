@@ -112,6 +112,9 @@ def test_retries_run_out_and_the_run_fails(controller, tmp_path):
     assert run["state"] == "FAILED"
     assert only(run, "flaky")["attempts"] == 4
     assert "flaky failure on attempt 4" in run["error"]["message"]
+    task_error = only(run, "flaky")["error"]["message"]   # the task says why: exit code, then its output's end
+    assert "Error: exited with code 1" in task_error and "flaky failure on attempt 4" in task_error
+    assert "Lost" not in task_error
 
 
 def test_identical_tasks_are_served_from_the_cache(controller):

@@ -11,35 +11,15 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-from pathlib import Path
 
 import click
 import pytest
 
 from mlplatform.cli import cli
+from tests.support.docs import DOCS, ROOT, code_lines
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ["README.md", "UPGRADE.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")),
-        "plugins/mlp/README.md"]
 PLUGIN = ROOT / "plugins" / "mlp" / "bin" / "helm-mlp"
 HELM_GLOBAL_FLAGS = {"-n", "--namespace", "--kube-context", "--kubeconfig"}
-SHELL_FENCES = {"sh", "bash", "shell", "console"}
-ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
-
-
-def code_lines(path: str) -> list[str]:
-    """The command lines inside the file's shell code blocks, comments and environment assignments off."""
-    lines, fence = [], None
-    for line in (ROOT / path).read_text().splitlines():
-        if line.startswith("```"):
-            fence = line[3:].strip() if fence is None else None
-        elif fence in SHELL_FENCES:
-            for command in line.split(" #")[0].split("&&"):
-                command = command.strip()
-                while ENV_ASSIGNMENT.match(command):
-                    command = command.split(" ", 1)[1] if " " in command else ""
-                lines.append(command)
-    return lines
 
 
 def documented(prefix: str) -> list[tuple[str, str]]:
