@@ -1,6 +1,6 @@
 # The platform image: ghcr.io/mlplatform/mlplatform:<appVersion of charts/mlplatform/Chart.yaml>.
 # It runs `mlp` (services, hooks, model fetch, the pipeline task launcher), MLServer and the MLflow server.
-#   docker build -t ghcr.io/mlplatform/mlplatform:0.1.0 .
+#   docker build -t ghcr.io/mlplatform/mlplatform:<appVersion> .   (ci/scripts/release.sh does it on a release tag)
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build

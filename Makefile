@@ -17,22 +17,23 @@ export MLP_TOOLS_DIR := $(TOOLS)
         demo up down bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-setup: setup-system setup-python setup-tools setup-plugin ## create .venv, install the package, helm 3 + helm 4 and test tools
-	@echo "setup done: activate with 'source .venv/bin/activate' or use the make targets"
+setup: setup-system setup-python setup-tools setup-plugin ## every setup-* step: system packages, .venv, helm 3 + helm 4 with the plugin, test tools
+	@echo "setup done: 'source .venv/bin/activate' puts mlp, helm and helm4 (both with helm mlp) on PATH"
 
-setup-python:
+setup-python: ## create .venv and install the package with its server and dev extras
 	bash ci/scripts/setup-python.sh "$(VENV)"
 
-setup-tools:
+setup-tools: ## install helm 3.17, helm 4, kubectl and readme-generator-for-helm into .tools/bin
 	bash ci/scripts/install-helm.sh "$(TOOLS)"
 	bash ci/scripts/install-node-tools.sh "$(TOOLS)"
 
-setup-plugin: ## install the `helm mlp` plugin into project-local helm homes (.tools/helm-home/3 and /4)
+setup-plugin: ## install the `helm mlp` plugin for both helms; put helm and helm4, with it, in .venv/bin
 	bash ci/scripts/install-helm-plugin.sh "$(TOOLS)"
+	bash ci/scripts/install-helm-wrappers.sh "$(TOOLS)" "$(VENV)/bin"
 
-setup-system:
+setup-system: ## Debian packages local mode and tests run: nginx-light, prometheus, unzip, shellcheck (as root)
 	bash ci/scripts/install-system-packages.sh
 
 test: ## run every test (charts, services, end-to-end)

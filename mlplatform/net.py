@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
+from pathlib import Path
 
 import requests
 
 from mlplatform.errors import DependencyError
 
 
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free right now (the OS picks it)."""
+    """A TCP port that is free right now, never handed out before by this process.
+
+    It is drawn from below the kernel's ephemeral range: a port the OS picks (bind to 0) is one that any
+    outgoing connection may take before the server that was given it binds it.
+    """
+    low = _ephemeral_range()[0]
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12000), low)
+        if port not in _handed_out and _bindable(host, port):
+            _handed_out.add(port)
+            return port
+    raise DependencyError(f"no free TCP port on {host} below {low} after 100 tries")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999   # Linux's default
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_for_http(url: str, *, timeout: float = 30.0, what: str | None = None, ok=lambda r: r.status_code < 500,
