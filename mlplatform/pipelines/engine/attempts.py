@@ -8,19 +8,15 @@ import re
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING
 
 from mlplatform.pipelines.engine.cache import cache_key
-from mlplatform.pipelines.engine.dag import FINAL, finish
 from mlplatform.pipelines.engine.executor_input import runtime_artifact
 from mlplatform.pipelines.engine.launch import command_for, environment_of, read_outputs, resources_of
 from mlplatform.pipelines.engine.layout import TaskFiles
+from mlplatform.pipelines.engine.states import FINAL, EngineHost, finish
 from mlplatform.pipelines.ir.spec import PipelineIR, TaskRef
 from mlplatform.pipelines.store import Run, Task
 from mlplatform.runners.base import TaskNotFound, TaskSpec, TaskState, TaskStatus
-
-if TYPE_CHECKING:
-    from mlplatform.pipelines.engine.controller import Engine
 
 log = logging.getLogger("mlplatform.pipelines")
 
@@ -33,7 +29,7 @@ METADATA_ONLY_ARTIFACTS = (
 
 
 class ExecutorTasks:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: EngineHost):
         self.engine = engine
 
     def advance(self, run: Run, row: Task, task: TaskRef, ir: PipelineIR) -> None:

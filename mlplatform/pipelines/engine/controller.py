@@ -19,8 +19,9 @@ from pathlib import Path
 
 from mlplatform.pipelines.artifacts import ArtifactRoot
 from mlplatform.pipelines.engine.attempts import ExecutorTasks
-from mlplatform.pipelines.engine.dag import FINAL, RunDriver, dag_outputs, finish
+from mlplatform.pipelines.engine.dag import RunDriver, dag_outputs
 from mlplatform.pipelines.engine.layout import make_layout
+from mlplatform.pipelines.engine.states import FINAL, finish
 from mlplatform.pipelines.errors import FailedPrecondition
 from mlplatform.pipelines.ir.placeholders import RunContext
 from mlplatform.pipelines.ir.spec import PipelineIR

@@ -12,20 +12,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mlplatform.pipelines.engine import inputs
+from mlplatform.pipelines.engine.states import FINAL, UNSUCCESSFUL, EngineHost, finish
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.expressions import evaluate
 from mlplatform.pipelines.ir.spec import PipelineIR, TaskRef
 from mlplatform.pipelines.store.models import Run, Task
 from mlplatform.pipelines.store.models import new_id as _new_id
 
-if TYPE_CHECKING:
-    from mlplatform.pipelines.engine.controller import Engine
-
-FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
-UNSUCCESSFUL = ("FAILED", "CANCELED")
 BLOCKED, WAITING, READY = "blocked", "waiting", "ready"
 
 
@@ -49,17 +44,8 @@ class Settled:
     error: str = ""
 
 
-def finish(row: Task, state: str, error: str = "") -> None:
-    now = time.time()
-    row.state = state
-    row.error = error or row.error
-    row.finished_at = now
-    row.started_at = row.started_at or now
-    row.state_history = list(row.state_history or []) + [{"state": state, "at": now, "error": error}]
-
-
 class RunDriver:
-    def __init__(self, engine: Engine, run: Run, ir: PipelineIR, rows: list[Task]):
+    def __init__(self, engine: EngineHost, run: Run, ir: PipelineIR, rows: list[Task]):
         self.engine = engine
         self.run = run
         self.ir = ir
