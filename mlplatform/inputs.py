@@ -124,19 +124,24 @@ def load_yaml_documents(data: bytes | str, limits: Limits = DEFAULT_LIMITS, what
     check_size(data, limits, what)
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     loader_type = type("Loader", (_BoundedLoader,), {"limits": limits, "what": what})
-    loader = loader_type(text)
-    documents = []
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            _check_expansion(node, len(text), what)
-            document = loader.construct_document(node)
-            if document is not None:
-                documents.append(document)
+        loader = loader_type(text)   # the reader refuses unprintable characters here already
+        try:
+            return _documents(loader, len(text), what)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         raise InputRejected(f"{what} is not valid YAML: {error}".replace("\n", " ")) from None
-    finally:
-        loader.dispose()
+
+
+def _documents(loader: _BoundedLoader, text_size: int, what: str) -> list:
+    documents = []
+    while loader.check_node():
+        node = loader.get_node()
+        _check_expansion(node, text_size, what)
+        document = loader.construct_document(node)
+        if document is not None:
+            documents.append(document)
     return documents
 
 
@@ -203,12 +208,16 @@ class BodyLimit:
     """ASGI middleware: a request body over its limit gets 413 naming the limit, before the app reads it.
 
     `default` applies to every path; `limits` maps path prefixes to their own (the longest match wins).
-    A Content-Length over the limit is refused at once; a chunked body is counted as it arrives."""
+    A Content-Length over the limit is refused at once; a chunked body is counted as it arrives.
+    A JSON body (by its content type) nested deeper than `max_depth` gets 400 before the app parses it;
+    the check runs off the event loop (a framework that parses JSON itself would recurse on it)."""
 
-    def __init__(self, app, default: int = DEFAULT_LIMITS.max_bytes, limits: dict[str, int] | None = None):
+    def __init__(self, app, default: int = DEFAULT_LIMITS.max_bytes, limits: dict[str, int] | None = None,
+                 max_depth: int = DEFAULT_LIMITS.max_depth):
         self.app = app
         self.default = default
         self.limits = sorted((limits or {}).items(), key=lambda item: -len(item[0]))
+        self.max_depth = max_depth
 
     def limit_for(self, path: str) -> int:
         return next((limit for prefix, limit in self.limits if path.startswith(prefix)), self.default)
@@ -219,7 +228,7 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await _refuse(send, limit)
+            return await _refuse(send, 413, f"the request body is over the limit of {limit} bytes")
         received = 0
 
         async def counted_receive():
@@ -231,9 +240,49 @@ class BodyLimit:
             return message
 
         try:
+            if _is_json(scope):
+                counted_receive = await self._depth_checked(counted_receive, limit)
             await self.app(scope, counted_receive, send)
         except _BodyTooLarge as error:
-            await _refuse(send, error.limit)
+            await _refuse(send, 413, f"the request body is over the limit of {error.limit} bytes")
+        except InputRejected as error:
+            await _refuse(send, error.status, str(error))
+
+    async def _depth_checked(self, receive, limit: int):
+        """Read the whole (size-bounded) JSON body, check its depth off the loop, and replay it."""
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return receive
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        await parse_off_loop(check_json_limits, body, Limits(max_bytes=limit, max_depth=self.max_depth),
+                             "the request body")
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return replay
+
+
+def _is_json(scope) -> bool:
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+    return scope.get("method") in ("POST", "PUT", "PATCH") and b"json" in content_type
+
+
+def check_json_limits(data: bytes | str, limits: Limits = DEFAULT_LIMITS, what: str = "the body") -> None:
+    """Size and depth only: data that is not JSON at all is the caller's to refuse, in its own words."""
+    try:
+        load_json(data, limits, what)
+    except InputRejected as error:
+        if "not valid JSON" not in str(error):
+            raise
 
 
 class _BodyTooLarge(Exception):
@@ -241,9 +290,10 @@ class _BodyTooLarge(Exception):
         self.limit = limit
 
 
-async def _refuse(send, limit: int) -> None:
-    body = json.dumps({"error": f"the request body is over the limit of {limit} bytes",
-                       "message": f"the request body is over the limit of {limit} bytes", "code": 413}).encode()
-    await send({"type": "http.response.start", "status": 413,
+async def _refuse(send, status: int, message: str) -> None:
+    grpc_code = 8 if status == 413 else 3   # RESOURCE_EXHAUSTED, INVALID_ARGUMENT (as KFP's errors carry)
+    body = json.dumps({"error": message, "message": message, "code": grpc_code, "details": [],
+                       "problems": [message]}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -26,7 +26,7 @@ ReadyCheck = Callable[[], str | None]  # None when ready, otherwise the reason i
 
 def service_options(*, service: str, port: int, work: str):
     """The flags every `mlp serve` command takes (contracts §3): --host, --port, --db, --runner,
-    --state-dir and --max-parallel. `work` names what the runner runs (tasks, trials) in the help."""
+    --state-dir, --max-parallel and --max-body-bytes. `work` names what the runner runs (tasks, trials) in the help."""
     from mlplatform.cli.options import DEFAULT_STATE_DIR, absolute_database_url, state_dir_option
     from mlplatform.db import default_url
     from mlplatform.runners import RUNNER_KINDS
@@ -44,6 +44,8 @@ def service_options(*, service: str, port: int, work: str):
                          help=f"Local runner state: one directory per {work[:-1]}, its output and its files."),
         click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True,
                      help=f"Local runner: {work} running at once."),
+        click.option("--max-body-bytes", type=click.IntRange(min=1024), default=1024 * 1024, show_default=True,
+                     help="Largest request body accepted (413 above it); pipeline uploads have their own limit."),
     ]
 
     def decorate(command):

@@ -18,8 +18,11 @@ from mlplatform.service import service_options
     callback=absolute_location,
     help="Where artifacts go: a directory or s3://bucket/prefix (default: <state-dir>/artifacts).",
 )
+@click.option("--max-upload-bytes", type=click.IntRange(min=1024), default=32 * 1024 * 1024, show_default=True,
+              help="Largest pipeline package accepted by /pipelines/upload and /upload_version (413 above it).")
 def serve(
-    host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, artifact_root: str | None
+    host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, artifact_root: str | None,
+    max_body_bytes: int, max_upload_bytes: int,
 ) -> None:
     """Serve the KFP v2beta1 API and run pipelines (kfp.Client(host=...) works unchanged)."""
     from mlplatform.pipelines.service import Settings, build_app
@@ -31,6 +34,8 @@ def serve(
         state_dir=state_dir,
         max_parallel=max_parallel,
         artifact_root=artifact_root or str(state_dir / "artifacts"),
+        max_body_bytes=max_body_bytes,
+        max_upload_bytes=max_upload_bytes,
     )
     app = build_app(settings)
     click.echo(

@@ -25,6 +25,8 @@ class Settings:
     state_dir: Path
     max_parallel: int
     artifact_root: str
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 32 * 1024 * 1024
 
 
 def build_app(settings: Settings):
@@ -44,7 +46,7 @@ def build_app(settings: Settings):
         yield
         engine.stop()
 
-    app = create_app(Services(store, engine))
+    app = create_app(Services(store, engine), settings.max_body_bytes, settings.max_upload_bytes)
     app.router.lifespan_context = lifespan
     registry = add_operational_routes(app, ready=engine.ready)
     engine.metrics = Metrics(registry, store, runner)

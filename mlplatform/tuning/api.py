@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from mlplatform import inputs
 from mlplatform.tuning.collectors import MetricLog
 from mlplatform.tuning.engine import Conflict, Engine, NotFound
 from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, load_document, parse_experiment
@@ -37,7 +38,7 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
 
     @app.post(f"{PREFIX}/experiments", status_code=201)
     async def create_experiment(request: Request):
-        document = load_document(await request.body())
+        document = await _document(request)
         return await run_in_threadpool(_create, engine, document)
 
     @app.get(f"{PREFIX}/experiments")
@@ -55,7 +56,7 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
 
     @app.patch(f"{PREFIX}/experiments/{{name}}")
     async def patch_experiment(name: str, request: Request):
-        changes = _count_changes(load_document(await request.body()))
+        changes = _count_changes(await _document(request))
         await run_in_threadpool(engine.patch, name, changes)
         return await run_in_threadpool(_experiment_view, engine, name, True)
 
@@ -82,9 +83,23 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
 
     @app.post(f"{PREFIX}/trials/{{trial}}/metrics")
     async def push_metrics(trial: str, request: Request):
-        logs = _metric_logs(load_document(await request.body()))
+        logs = _metric_logs(await _document(request))
         await run_in_threadpool(engine.push_metrics, trial, logs)
         return {"trial": trial, "accepted": len(logs)}
+
+
+async def _document(request: Request):
+    """The body as JSON or one YAML document, parsed off the event loop within mlplatform.inputs' limits."""
+    return await inputs.parse_off_loop(_bounded_document, await request.body())
+
+
+def _bounded_document(body: bytes):
+    try:
+        return inputs.load_document(body, what="the body")
+    except inputs.InputRejected as error:
+        if "not valid YAML" in str(error) or "one YAML document" in str(error):
+            return load_document(body)  # within the limits, merely unreadable: spec's own words for it
+        raise
 
 
 def _trial(engine: Engine, experiment: str, name: str):
@@ -154,6 +169,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SpecError)
     async def bad_spec(_request, error: SpecError):
         return answer(400, error, error.problems)
+
+    @app.exception_handler(inputs.InputRejected)
+    async def rejected(_request, error: inputs.InputRejected):
+        return answer(error.status, error)
 
     @app.exception_handler(NotFound)
     async def not_found(_request, error: NotFound):

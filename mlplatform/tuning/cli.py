@@ -20,7 +20,7 @@ from mlplatform.tuning.store import OutputRetention
               help="How many finished trials' output is kept; the oldest goes first.")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
-    trial_log_bytes: int, trial_logs_kept: int,
+    trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int,
 ) -> None:
     from mlplatform.service import serve as run
     from mlplatform.tuning.service import build_app, public_url
@@ -34,5 +34,6 @@ def serve(
         pipelines_url=pipelines_url,
         tuning_url=public_url(host, port),
         retention=OutputRetention(max_bytes=trial_log_bytes, kept=trial_logs_kept),
+        max_body_bytes=max_body_bytes,
     )
     run(app, host, port)

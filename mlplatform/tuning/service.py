@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from mlplatform.inputs import BodyLimit
 from mlplatform.runners import make_runner
 from mlplatform.service import add_operational_routes
 from mlplatform.tuning.api import add_routes
@@ -31,7 +32,7 @@ def public_url(host: str, port: int) -> str:
 
 def build_app(
     *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str,
-    retention: OutputRetention = OutputRetention(),
+    retention: OutputRetention = OutputRetention(), max_body_bytes: int = 1024 * 1024,
 ) -> FastAPI:
     store = Store(db)
     task_runner = make_runner(runner, state_dir=state_dir, max_parallel=max_parallel)
@@ -55,4 +56,5 @@ def build_app(
     app = FastAPI(title="mlplatform tuning service", lifespan=lifespan)
     add_operational_routes(app, ready=engine.not_ready, registry=registry)
     add_routes(app, engine)
+    app.add_middleware(BodyLimit, default=max_body_bytes)
     return app

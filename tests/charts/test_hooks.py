@@ -6,7 +6,7 @@ import pytest
 
 from mlplatform.endpoints import Endpoints
 from mlplatform.values.charts import Render
-from tests.support.chart_fixtures import HELM_PARAMS, RENDER_CASES, environment_case
+from tests.support.chart_fixtures import HELM_PARAMS, RENDER_CASES, environment_case, umbrella_version
 
 ALL_HOOKS = Render("mlplatform", set_values=("modelServer.canary.enabled=true", "modelServer.canary.weight=10",
                                              "modelServer.replicaCount=4"))
@@ -141,7 +141,7 @@ def test_hooks_config_has_the_release_endpoints_and_values(chart_suite, helm):
     objects = chart_suite.objects(ALL_HOOKS, helm)
     config = json.loads(one(objects, "ConfigMap", "config")["data"]["hooks.json"])
     assert set(config) == {"release", "namespace", "chartVersion", "endpoints", "values"}
-    assert (config["release"], config["namespace"], config["chartVersion"]) == ("mlp", "mlplatform", "0.1.0")
+    assert (config["release"], config["namespace"], config["chartVersion"]) == ("mlp", "mlplatform", umbrella_version())
     endpoints = Endpoints.from_dict(config["endpoints"], source="hooks.json")  # the shape local mode writes
     assert (endpoints.platform, endpoints.namespace, endpoints.release) == ("kubernetes", "mlplatform", "mlp")
     assert endpoints.services == {

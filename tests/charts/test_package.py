@@ -9,7 +9,7 @@ import pytest
 from mlplatform.values import charts
 from mlplatform.values.charts import Render
 from tests.charts.test_render import ignoring_generated_secrets
-from tests.support.chart_fixtures import HELM_PARAMS
+from tests.support.chart_fixtures import HELM_PARAMS, umbrella_version
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "ghcr.io/mlplatform/mlplatform"
@@ -18,12 +18,8 @@ release = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(release)
 
 
-def current_version() -> str:
-    return charts.chart_dirs()[charts.UMBRELLA].joinpath("Chart.yaml").read_text().split("\nversion: ")[1].split()[0]
-
-
 def test_the_checkout_is_releasable_at_its_chart_version():
-    assert release.version_problems(f"v{current_version()}", IMAGE) == []
+    assert release.version_problems(f"v{umbrella_version()}", IMAGE) == []
 
 
 def test_a_tag_that_disagrees_is_refused_naming_every_file():
@@ -42,15 +38,15 @@ def test_an_image_the_release_does_not_push_is_refused(tmp_path):
     shutil.copy(ROOT / "pyproject.toml", copy)
     values = copy / "charts" / "model-server" / "values.yaml"
     values.write_text(values.read_text().replace("repository: mlplatform/mlplatform", "repository: someone/else", 1))
-    problems = release.version_problems(f"v{current_version()}", IMAGE, root=copy)
+    problems = release.version_problems(f"v{umbrella_version()}", IMAGE, root=copy)
     assert any("charts/model-server/values.yaml" in problem and "someone/else" in problem for problem in problems), problems
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("helm", HELM_PARAMS)
 def test_packaged_charts_render_the_same_as_the_source(chart_suite, helm, tmp_path):
-    packages = release.package(f"v{current_version()}", tmp_path / "dist", chart_suite.helm(helm), IMAGE)
-    assert sorted(path.name for path in packages) == sorted(f"{name}-{current_version()}.tgz" for name in charts.chart_dirs(ROOT / "charts"))
+    packages = release.package(f"v{umbrella_version()}", tmp_path / "dist", chart_suite.helm(helm), IMAGE)
+    assert sorted(path.name for path in packages) == sorted(f"{name}-{umbrella_version()}.tgz" for name in charts.chart_dirs(ROOT / "charts"))
     umbrella = next(path for path in packages if path.name.startswith(f"{charts.UMBRELLA}-"))
     for environment in charts.ENVIRONMENTS:
         values = (charts.environment_values(environment),)

@@ -1,7 +1,7 @@
 """The docs' local-mode commands, run literally as a reader runs them, and checked against what the text says.
 
 Every `run` block (tests/support/docs.py) is run line by line with bash, with the virtualenv first on PATH
-(as after `source .venv/bin/activate`) and default options, twice: in a fresh empty directory and in the
+(as after `source .venv/bin/activate`) and default options: in a fresh empty directory, and the README's also in the
 checkout's root. The files the doc tells the reader to save (`file=` blocks) are saved first. A line
 ending in `&` runs in the background, as the doc says; when it names a `--port`, the next line waits for
 that port, as a reader waits for the server's "running" line. Each line must exit 0, and EXPECTED says
@@ -181,9 +181,16 @@ def test_every_local_mode_command_of_the_docs_is_run():
         "\n".join(left_out)
 
 
-@pytest.fixture(params=["fresh-directory", "checkout"])
+# Every doc is run in a fresh directory; the README, whose reader is in the clone, in the checkout too.
+# (The other docs' commands take the same paths from either place; `.ci/run` runs `make demo` in the clone.)
+PLACES = [pytest.param(doc, "fresh-directory", id=f"fresh-directory-{doc}") for doc in RUNNABLE_DOCS] + \
+         [pytest.param("README.md", "checkout", id="checkout-README.md")]
+
+
+@pytest.fixture
 def session(request, tmp_path):
-    if request.param == "checkout":
+    place = request.node.callspec.params["place"]
+    if place == "checkout":
         if CHECKOUT_PLATFORM.exists():
             pytest.skip(f"a local platform of yours runs in {CHECKOUT_PLATFORM.parent}")
         before = set(os.listdir(ROOT))
@@ -192,14 +199,14 @@ def session(request, tmp_path):
         session = Session(tmp_path)
     yield session
     session.close()
-    if request.param == "checkout":
+    if place == "checkout":
         for name in set(os.listdir(ROOT)) - before:
             subprocess.run(["rm", "-rf", str(ROOT / name)], check=True)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("doc", RUNNABLE_DOCS)
-def test_documented_local_commands_do_what_the_doc_says(doc, session):
+@pytest.mark.parametrize(("doc", "place"), PLACES)
+def test_documented_local_commands_do_what_the_doc_says(doc, place, session):
     session.save_files(doc)
     for block in blocks(doc):
         if not block.runs:

@@ -23,6 +23,7 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from mlplatform.tools import helm_binary
 from mlplatform.values import charts
@@ -54,6 +55,11 @@ def _render_cases() -> list[Case]:
 
 
 RENDER_CASES = _render_cases()
+
+
+def umbrella_version() -> str:
+    """The version in charts/mlplatform/Chart.yaml: every chart and the image carry it (ci/scripts/release.py)."""
+    return yaml.safe_load((charts.chart_dirs()[charts.UMBRELLA] / "Chart.yaml").read_text())["version"]
 
 
 def environment_case(environment: str) -> Case:

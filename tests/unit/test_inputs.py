@@ -105,3 +105,25 @@ def test_body_limit_refuses_big_bodies_and_lets_others_through():
     assert client.post("/upload/file", content=b"x" * 1000).json() == {"bytes": 1000}
     chunked = client.post("/small", content=iter([b"x" * 60, b"x" * 60]))   # no Content-Length: counted
     assert chunked.status_code == 413
+
+
+def test_body_limit_refuses_deep_json_before_the_framework_parses_it():
+    app = FastAPI()
+
+    @app.post("/items")
+    def create(body: dict):   # FastAPI's own json.loads would recurse on this body
+        return {"keys": sorted(body)}
+
+    app.add_middleware(BodyLimit, default=100_000, max_depth=10)
+    client = TestClient(app)
+    deep = '{"a":' * 1000 + "1" + "}" * 1000
+    refused = client.post("/items", content=deep, headers={"content-type": "application/json"})
+    assert refused.status_code == 400 and "nested deeper than the limit of 10 levels" in refused.json()["error"]
+    assert client.post("/items", json={"a": {"b": 1}}).json() == {"keys": ["a"]}
+    not_json = client.post("/items", content="{oops", headers={"content-type": "application/json"})
+    assert not_json.status_code == 422   # not a depth problem: the app answers in its own words
+
+
+def test_unprintable_yaml_is_refused_as_not_valid_yaml():
+    with pytest.raises(InputRejected, match="not valid YAML: unacceptable character #x001f"):
+        load_document(b"\x1f\x8b gzip bytes")

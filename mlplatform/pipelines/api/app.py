@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from mlplatform.inputs import BodyLimit, InputRejected, MiB
 from mlplatform.pipelines.api import experiments, pipelines, runs
 from mlplatform.pipelines.api.common import PREFIX, Services
 from mlplatform.pipelines.errors import ApiError
@@ -16,8 +17,14 @@ def error_body(message: str, code: int) -> dict:
     return {"error": message, "code": code, "message": message, "details": []}
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, max_body_bytes: int = 1 * MiB, max_upload_bytes: int = 32 * MiB) -> FastAPI:
     app = FastAPI(title="mlplatform pipeline controller", description="Kubeflow Pipelines v2beta1 API subset")
+    app.add_middleware(BodyLimit, default=max_body_bytes, limits={f"{PREFIX}/pipelines/upload": max_upload_bytes})
+    app.state.max_upload_bytes = max_upload_bytes
+
+    @app.exception_handler(InputRejected)
+    async def rejected(_request: Request, error: InputRejected):
+        return JSONResponse(error_body(str(error), 8 if error.status == 413 else 3), status_code=error.status)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
 
+from mlplatform.inputs import parse_off_loop
 from mlplatform.pipelines.api import shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.errors import InvalidInput
-from mlplatform.pipelines.ir.package import read_package, split_spec
+from mlplatform.pipelines.ir.package import PACKAGE_LIMITS, read_package, split_spec
 from mlplatform.pipelines.ir.spec import PipelineIR
 from mlplatform.pipelines.store import Pipeline, PipelineVersion
 
@@ -29,7 +30,7 @@ async def _package(upload: UploadFile) -> tuple[dict, dict | None]:
     content = await upload.read()
     if len(content) > MAX_PACKAGE_BYTES:
         raise InvalidInput(f"the package is {len(content)} bytes; the limit is {MAX_PACKAGE_BYTES}")
-    return validated(*read_package(content))
+    return await parse_off_loop(lambda: validated(*read_package(content)), limits=PACKAGE_LIMITS)
 
 
 def _version(

@@ -10,9 +10,11 @@ import io
 import tarfile
 import zipfile
 
-import yaml
-
+from mlplatform.inputs import InputRejected, Limits, MiB, load_yaml_documents
 from mlplatform.pipelines.errors import InvalidInput
+
+# A package (or the file inside an archive) is read within these: size, YAML aliases and expansion, depth.
+PACKAGE_LIMITS = Limits(max_bytes=32 * MiB, parse_seconds=60)
 
 
 def read_package(content: bytes) -> tuple[dict, dict | None]:
@@ -22,9 +24,11 @@ def read_package(content: bytes) -> tuple[dict, dict | None]:
     elif content[:4] == b"PK\x03\x04":
         content = _from_zip(content)
     try:
-        documents = [doc for doc in yaml.safe_load_all(content.decode("utf-8")) if doc is not None]
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        documents = load_yaml_documents(content.decode("utf-8"), PACKAGE_LIMITS, what="the pipeline package")
+    except UnicodeDecodeError as error:
         raise InvalidInput(f"the pipeline package is not YAML or JSON: {error}") from None
+    except InputRejected as error:
+        raise InvalidInput(str(error)) from None
     if not documents or not isinstance(documents[0], dict):
         raise InvalidInput(
             "the pipeline package is empty or not a mapping; upload the YAML kfp.compiler wrote"
@@ -59,8 +63,9 @@ def _from_tar(content: bytes) -> bytes:
     try:
         with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:
             members = {member.name: member for member in archive if member.isfile()}
-            chosen = archive.extractfile(members[_choose(list(members))])
-            return chosen.read()
+            member = members[_choose(list(members))]
+            _bounded(member.size)   # the header's size: a tar member is read no further than it
+            return archive.extractfile(member).read()
     except tarfile.TarError as error:
         raise InvalidInput(f"the .tar.gz package cannot be read: {error}") from None
 
@@ -68,6 +73,16 @@ def _from_tar(content: bytes) -> bytes:
 def _from_zip(content: bytes) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            return archive.read(_choose(archive.namelist()))
+            name = _choose(archive.namelist())
+            _bounded(archive.getinfo(name).file_size)   # zipfile stops at the declared size, and checks it
+            return archive.read(name)
     except zipfile.BadZipFile as error:
         raise InvalidInput(f"the .zip package cannot be read: {error}") from None
+
+
+def _bounded(size: int) -> None:
+    """Refuse a file in an archive over the package limit before unpacking it (a gzip or zip bomb)."""
+    if size > PACKAGE_LIMITS.max_bytes:
+        raise InvalidInput(
+            f"the pipeline file in the archive is {size} bytes, over the limit of {PACKAGE_LIMITS.max_bytes} bytes"
+        )
