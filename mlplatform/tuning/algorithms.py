@@ -8,6 +8,15 @@
                                                          n_startup_trials
     bayesianoptimization  GPSampler (needs torch)        random_state, n_initial_points, base_estimator (GP);
                                                          acq_func, acq_optimizer: accepted, unused (log EI)
+    sobol                 QMCSampler(qmc_type="sobol")   random_state
+    hyperband             RandomSampler + HyperbandPruner  random_state, resource_name (required), eta, r_l
+
+`hyperband` as Katib defines it: `resource_name` names an int or double parameter, the budget a trial
+trains for (epochs, say). Every trial gets that parameter's max; Optuna's HyperbandPruner, with
+min_resource r_l (default 1) and reduction_factor eta (default 3), stops the trials whose reported
+objective values lag behind their bracket, which is how Katib's successive halving cuts budgets.
+`pbt` is refused: population based training hands checkpoints between running trials, which
+ask-and-tell has no place for.
 
 `tpe` is TPESampler with Optuna's defaults, as in Katib's own Optuna suggestion service. Since
 Optuna 5 that default is the multivariate TPE for single-objective studies, so `tpe` and
@@ -21,11 +30,13 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from mlplatform.tuning.spec import Algorithm, Experiment, Parameter
+if TYPE_CHECKING:  # spec imports this module to validate algorithms; the types are for annotations only
+    from mlplatform.tuning.spec import Algorithm, Experiment, Parameter
 
 BAYESIAN_EXTRA_HINT = "pip install 'mlplatform[bayesian]' (torch CPU build and scipy)"
 
@@ -49,6 +60,14 @@ SETTINGS: dict[str, dict[str, str]] = {
         "acq_optimizer": "text",
     },
 }
+SETTINGS["sobol"] = {"random_state": "int"}
+SETTINGS["hyperband"] = {"random_state": "int", "resource_name": "text", "eta": "positive", "r_l": "positive"}
+REFUSED = {
+    "pbt": "pbt (population based training) is not supported: its trials hand checkpoints to each other, "
+    "which Optuna's ask-and-tell cannot do; use tpe, cmaes, random or hyperband",
+    "darts": "NAS is not supported (darts)",
+    "enas": "NAS is not supported (enas)",
+}
 EARLY_STOPPING_SETTINGS = {"medianstop": {"min_trials_required": "positive", "start_step": "positive"}}
 _RESTART_STRATEGIES = ("none", "ipop", "bipop")
 
@@ -58,6 +77,8 @@ _RESTART_STRATEGIES = ("none", "ipop", "bipop")
 
 def algorithm_problems(algorithm: Algorithm, parameters: tuple[Parameter, ...]) -> list[str]:
     path = "spec.algorithm"
+    if algorithm.name in REFUSED:
+        return [f"{path}.algorithmName: {REFUSED[algorithm.name]}"]
     if algorithm.name not in SETTINGS:
         return [
             f"{path}.algorithmName: unknown algorithm {algorithm.name!r} (use one of {', '.join(SETTINGS)})"
@@ -65,6 +86,8 @@ def algorithm_problems(algorithm: Algorithm, parameters: tuple[Parameter, ...]) 
     problems = _settings_problems(algorithm, SETTINGS[algorithm.name], f"{path}.algorithmSettings")
     if algorithm.name == "grid":
         problems.extend(_grid_problems(parameters))
+    if algorithm.name == "hyperband":
+        problems.extend(_hyperband_problems(algorithm, parameters))
     if algorithm.name == "bayesianoptimization" and not bayesian_available():
         problems.append(
             f"{path}.algorithmName: bayesianoptimization runs on Optuna's GPSampler, which needs "
@@ -139,6 +162,29 @@ def _grid_problems(parameters: tuple[Parameter, ...]) -> list[str]:
     return problems
 
 
+def _hyperband_problems(algorithm: Algorithm, parameters: tuple[Parameter, ...]) -> list[str]:
+    path = "spec.algorithm.algorithmSettings"
+    resource = algorithm.settings.get("resource_name")
+    numeric = {parameter.name: parameter for parameter in parameters if parameter.type in ("int", "double")}
+    if resource is None:
+        return [f"{path}: hyperband needs resource_name, the int or double parameter that sets a trial's budget"]
+    if resource not in numeric:
+        return [f"{path}: resource_name {resource!r} is not an int or double parameter in spec.parameters"]
+    problems = []
+    eta, r_l = algorithm.settings.get("eta", "3"), algorithm.settings.get("r_l", "1")
+    if _valid_setting("positive", eta) and int(eta) < 2:
+        problems.append(f"{path}: eta={eta} must be at least 2 (the reduction factor)")
+    if _valid_setting("positive", r_l) and int(r_l) > numeric[resource].high:
+        problems.append(f"{path}: r_l={r_l} is greater than the max of {resource} ({numeric[resource].high:g})")
+    return problems
+
+
+def hyperband_conflict(experiment: Experiment) -> str | None:
+    if experiment.algorithm.name == "hyperband" and experiment.early_stopping is not None:
+        return "spec.earlyStopping: hyperband stops trials itself; remove spec.earlyStopping"
+    return None
+
+
 @functools.cache
 def bayesian_available() -> bool:
     try:
@@ -177,6 +223,16 @@ def distributions(parameters: tuple[Parameter, ...]) -> dict:
     return result
 
 
+def search_space(experiment: Experiment) -> dict:
+    """The distributions the sampler draws from; hyperband's resource parameter is pinned to its max."""
+    space = distributions(experiment.parameters)
+    if experiment.algorithm.name == "hyperband":
+        resource = experiment.parameter(experiment.algorithm.settings["resource_name"])
+        high = int(resource.high) if resource.type == "int" else resource.high
+        space[resource.name] = (IntDistribution if resource.type == "int" else FloatDistribution)(high, high)
+    return space
+
+
 def grid_values(parameter: Parameter) -> list:
     if parameter.type == "int":
         return list(range(int(parameter.low), int(parameter.high) + 1, int(parameter.step or 1)))
@@ -200,8 +256,13 @@ def make_sampler(experiment: Experiment, trials_so_far: int):
         return _GridSampler(space, seed=seed)
     if seed is not None:
         seed += trials_so_far
-    if name == "random":
+    if name in ("random", "hyperband"):
         return optuna.samplers.RandomSampler(seed=seed)
+    if name == "sobol":
+        return optuna.samplers.QMCSampler(
+            qmc_type="sobol", scramble=seed is not None, seed=seed, warn_asynchronous_seeding=False,
+            warn_independent_sampling=False,
+        )
     if name in ("tpe", "multivariate-tpe"):
         return optuna.samplers.TPESampler(
             seed=seed,
@@ -228,7 +289,15 @@ def make_sampler(experiment: Experiment, trials_so_far: int):
 
 
 def make_pruner(experiment: Experiment):
-    """MedianPruner for medianstop; NopPruner without early stopping."""
+    """HyperbandPruner for hyperband; MedianPruner for medianstop; NopPruner without early stopping."""
+    if experiment.algorithm.name == "hyperband":
+        settings = experiment.algorithm.settings
+        resource = experiment.parameter(settings["resource_name"])
+        return optuna.pruners.HyperbandPruner(
+            min_resource=int(settings.get("r_l", "1")),
+            max_resource=max(int(resource.high), 1),
+            reduction_factor=int(settings.get("eta", "3")),
+        )
     if experiment.early_stopping is None:
         return optuna.pruners.NopPruner()
     settings = experiment.early_stopping.settings

@@ -27,6 +27,7 @@ FILE_END = "@@mlp-metrics-file-end@@"
 
 # sh -c FILE_WRAPPER mlp-trial <metrics file> <argv...>
 FILE_WRAPPER = f"""metrics_file="$1"; shift
+mkdir -p "$(dirname "$metrics_file")" 2>/dev/null
 tail -n +1 -F "$metrics_file" 2>/dev/null &
 tailer=$!
 "$@"
@@ -63,10 +64,11 @@ class Collector:
         self.metric_names = tuple(metric_names)
         self._filters = [re.compile(pattern) for pattern in spec.filters]
 
-    def command(self, argv: list[str]) -> list[str]:
-        """The argv that runs `argv` so that this collector can read its metrics."""
+    def command(self, argv: list[str], path: str | None = None) -> list[str]:
+        """The argv that runs `argv` so that this collector can read its metrics (from `path`, the
+        trial's private copy of the File collector's path, when given)."""
         if self.spec.kind == "File":
-            return ["sh", "-c", FILE_WRAPPER, "mlp-trial", self.spec.path, *argv]
+            return ["sh", "-c", FILE_WRAPPER, "mlp-trial", path or self.spec.path, *argv]
         return argv
 
     def collect(self, output: str, pushed: list[MetricLog]) -> list[MetricLog]:

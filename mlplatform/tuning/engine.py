@@ -27,7 +27,7 @@ from collections import defaultdict
 import optuna
 
 from mlplatform.runners import TaskNotFound, TaskState, TaskStatus
-from mlplatform.tuning.algorithms import distributions, grid_size, make_pruner, make_sampler
+from mlplatform.tuning.algorithms import grid_size, make_pruner, make_sampler, search_space
 from mlplatform.tuning.collectors import MetricLog, objective_value, observation, series
 from mlplatform.tuning.monitoring import TuningMetrics
 from mlplatform.tuning.spec import Experiment, SpecError, parse_experiment
@@ -135,9 +135,10 @@ class Engine:
                     manifest["spec"][key] = value
             experiment = parse_experiment(manifest)  # SpecError: the API answers 400
             updates = {"manifest": experiment.manifest}
-            completed = Tally.of(self.store.trials(name)).completed
-            more_allowed = experiment.max_trials is None or experiment.max_trials > completed
-            if record.reason == "ExperimentMaxTrialsReached" and more_allowed:
+            trials = Tally.of(self.store.trials(name)).total
+            if record.phase.finished:
+                _check_restartable(record, experiment, trials)
+            if record.reason == "ExperimentMaxTrialsReached":
                 updates.update(
                     phase=Phase.RUNNING,
                     reason="ExperimentRestarting",
@@ -248,7 +249,7 @@ class Engine:
                 "ExperimentGoalReached",
                 "Experiment has succeeded because Objective goal has reached",
             )
-        failed = tally.count(TrialState.FAILED)
+        failed = tally.count(TrialState.FAILED) + tally.count(TrialState.METRICS_UNAVAILABLE)  # as Katib counts
         if experiment.max_failed_trials is not None and failed > experiment.max_failed_trials:
             return (
                 Phase.FAILED,
@@ -308,7 +309,7 @@ class Engine:
         """Ask Optuna for a trial and start it; False when the algorithm failed (the experiment fails)."""
         study = self._study(experiment, record)
         try:
-            suggestion = study.ask(distributions(experiment.parameters))
+            suggestion = study.ask(search_space(experiment))
         except Exception as error:
             log.exception("experiment %s: the algorithm failed", experiment.name)
             self._complete(
@@ -399,7 +400,8 @@ class Engine:
             )
         if status.state.finished:
             return self._finish(experiment, trial, status)
-        if experiment.early_stopping is not None and trial.name not in self._stopping:
+        prunes = experiment.early_stopping is not None or experiment.algorithm.name == "hyperband"
+        if prunes and trial.name not in self._stopping:
             self._judge(experiment, record, trial)
         return False
 
@@ -423,8 +425,8 @@ class Engine:
                 trial,
                 TrialState.EARLY_STOPPED,
                 "TrialEarlyStopped",
-                f"median stopping: {experiment.objective.metric}={values[-1]:g} at step {len(values) - 1} "
-                "is worse than the median of earlier trials at that step",
+                f"{_stopping_rule(experiment)}: {experiment.objective.metric}={values[-1]:g} at step "
+                f"{len(values) - 1} is worse than {_stopping_yardstick(experiment)}",
             )
 
     def _finish(self, experiment: Experiment, trial: TrialRecord, status: TaskStatus) -> bool:
@@ -445,7 +447,7 @@ class Engine:
             state, reason, message = stopping
         elif status.state is TaskState.SUCCEEDED and value is None:
             state, reason, message = (
-                TrialState.FAILED,
+                TrialState.METRICS_UNAVAILABLE,
                 "MetricsUnavailable",
                 f"the trial succeeded but never reported the objective metric {metric}" + output_tail(output),
             )
@@ -704,6 +706,29 @@ class Engine:
             with self._guard:
                 self._optuna_trials[trial.name] = suggestion
         return suggestion
+
+
+def _check_restartable(record: ExperimentRecord, experiment: Experiment, trials: int) -> None:
+    """Katib's rule: a completed experiment restarts only after reaching maxTrialCount, with resumePolicy
+    LongRunning or FromVolume, and with a maxTrialCount above the trials it already has."""
+    if record.reason != "ExperimentMaxTrialsReached" or experiment.resume_policy == "Never":
+        raise SpecError([
+            f"spec.resumePolicy: {experiment.resume_policy}: an experiment can be restarted only if it succeeded "
+            "by reaching max trials and spec.resumePolicy is LongRunning or FromVolume "
+            f"(this one is {record.phase.value}: {record.reason})"
+        ])
+    if experiment.max_trials is not None and experiment.max_trials <= trials:
+        raise SpecError([f"spec.maxTrialCount: {experiment.max_trials} must be greater than status.trials ({trials})"])
+
+
+def _stopping_rule(experiment: Experiment) -> str:
+    return "hyperband" if experiment.algorithm.name == "hyperband" else "median stopping"
+
+
+def _stopping_yardstick(experiment: Experiment) -> str:
+    if experiment.algorithm.name == "hyperband":
+        return "the trials kept in its hyperband bracket at that step"
+    return "the median of earlier trials at that step"
 
 
 def _trial_name(experiment: str) -> str:

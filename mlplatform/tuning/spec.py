@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from mlplatform.errors import ConfigError
+from mlplatform.tuning.algorithms import algorithm_problems, early_stopping_problems, hyperband_conflict
 
 API_VERSION = "kubeflow.org/v1beta1"
 KIND = "Experiment"
@@ -33,6 +34,10 @@ METRIC_STRATEGIES = ("min", "max", "latest")
 COLLECTOR_KINDS = ("StdOut", "File", "Push")
 FILE_FORMATS = ("TEXT", "JSON")
 DEFAULT_PARALLEL_TRIALS = 3
+RESUME_POLICIES = ("Never", "LongRunning", "FromVolume")  # Katib's; Never is its default
+# Katib's default success and failure conditions for a batch Job trial (GJSON paths on the Job).
+JOB_SUCCESS_CONDITION = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
+JOB_FAILURE_CONDITION = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
 COUNT_FIELDS = ("parallelTrialCount", "maxTrialCount", "maxFailedTrialCount")  # what PATCH may change
 
 # Katib's default metrics filter: `name=value`, value a number with optional exponent.
@@ -132,6 +137,7 @@ class Experiment:
     max_trials: int | None
     max_failed_trials: int | None
     manifest: dict
+    resume_policy: str = "Never"
 
     def parameter(self, name: str) -> Parameter:
         return next(parameter for parameter in self.parameters if parameter.name == name)
@@ -161,22 +167,24 @@ def parse_experiment(document: Any) -> Experiment:
         raise SpecError(problems)
     spec = manifest["spec"]
     name = manifest["metadata"].get("name")
+    if spec.get("nasConfig") is not None:
+        raise SpecError(["spec.nasConfig: NAS is not supported (neural architecture search, darts or enas, "
+                         "needs Katib's NAS suggestion services); tune hyperparameters with spec.parameters"])
+    resume_policy = _resume_policy(spec, problems)
     parameters = _parameters(spec.get("parameters"), problems)
     objective = _objective(spec, problems)
     algorithm = _algorithm(spec.get("algorithm"), "spec.algorithm", problems)
     early_stopping = _early_stopping(spec.get("earlyStopping"), problems)
-    template = _trial_template(spec.get("trialTemplate"), parameters, problems)
+    template = _trial_template(spec.get("trialTemplate"), parameters, declared_parameter_names(spec), problems)
     collector = _collector(spec, template, problems)
     counts = _counts(spec, problems)
     if algorithm is not None and parameters is not None:
-        from mlplatform.tuning.algorithms import algorithm_problems, early_stopping_problems
-
         problems.extend(algorithm_problems(algorithm, parameters))
         if early_stopping is not None:
             problems.extend(early_stopping_problems(early_stopping))
     if problems:
         raise SpecError(problems)
-    return Experiment(
+    experiment = Experiment(
         name=name,
         namespace=manifest["metadata"]["namespace"],
         parameters=parameters,
@@ -189,7 +197,12 @@ def parse_experiment(document: Any) -> Experiment:
         max_trials=counts[1],
         max_failed_trials=counts[2],
         manifest=manifest,
+        resume_policy=resume_policy,
     )
+    conflict = hyperband_conflict(experiment)
+    if conflict:
+        raise SpecError([conflict])
+    return experiment
 
 
 # --- the document -------------------------------------------------------------------------------
@@ -233,6 +246,15 @@ def _manifest(document: Any, problems: list[str]) -> dict | None:
     return manifest
 
 
+def _resume_policy(spec: dict, problems: list[str]) -> str:
+    policy = spec.setdefault("resumePolicy", "Never")
+    if policy not in RESUME_POLICIES:
+        problems.append(
+            f"spec.resumePolicy: {policy!r} is an invalid ResumePolicyType (use one of {', '.join(RESUME_POLICIES)})"
+        )
+    return policy
+
+
 # --- parameters -----------------------------------------------------------------------------------
 
 
@@ -251,6 +273,13 @@ def _integer(value: Any) -> int | None:
     if number is None or not number.is_integer():
         return None
     return int(number)
+
+
+def declared_parameter_names(spec: dict) -> set[str]:
+    """Every name spec.parameters declares, accepted or not: references to a refused parameter are not
+    reported a second time as unknown."""
+    items = spec.get("parameters") if isinstance(spec.get("parameters"), list) else []
+    return {item["name"] for item in items if isinstance(item, dict) and isinstance(item.get("name"), str)}
 
 
 def _parameters(node: Any, problems: list[str]) -> tuple[Parameter, ...] | None:
@@ -332,7 +361,7 @@ def _range_parameter(name: str, kind: str, space: dict, path: str, problems: lis
                 f"{'integer' if kind == 'int' else 'number'}"
             )
             ok = False
-    distribution = space.get("distribution") or "uniform"
+    distribution = space.setdefault("distribution", "uniform") or "uniform"
     if distribution not in DISTRIBUTIONS:
         problems.append(
             f"{path}: feasibleSpace.distribution {distribution!r} is not supported "
@@ -532,7 +561,7 @@ def _filters(source: dict, problems: list[str]) -> tuple[str, ...]:
 
 
 def _trial_template(
-    node: Any, parameters: tuple[Parameter, ...] | None, problems: list[str]
+    node: Any, parameters: tuple[Parameter, ...] | None, declared: set[str], problems: list[str]
 ) -> TrialTemplate | None:
     if not isinstance(node, dict):
         problems.append("spec.trialTemplate: missing (it says what each trial runs)")
@@ -551,11 +580,13 @@ def _trial_template(
             f"spec.trialTemplate.trialSpec: {api_version}/{kind} is not supported (use {supported})"
         )
         return None
-    trial_parameters = _trial_parameters(node.get("trialParameters"), parameters, problems)
+    trial_parameters = _trial_parameters(node.get("trialParameters"), parameters, declared, problems)
     _check_placeholders(trial_spec, trial_parameters, problems)
     primary = None
     if kind == "Job":
         primary = _primary_container(node, trial_spec, problems)
+        node.setdefault("successCondition", JOB_SUCCESS_CONDITION)
+        node.setdefault("failureCondition", JOB_FAILURE_CONDITION)
     else:
         _check_pipeline_run(trial_spec, problems)
     return TrialTemplate(
@@ -568,7 +599,7 @@ def _trial_template(
 
 
 def _trial_parameters(
-    node: Any, parameters: tuple[Parameter, ...] | None, problems: list[str]
+    node: Any, parameters: tuple[Parameter, ...] | None, declared: set[str], problems: list[str]
 ) -> tuple[TrialParameter, ...]:
     known = {parameter.name for parameter in parameters or ()}
     result = []
@@ -578,6 +609,9 @@ def _trial_parameters(
             problems.append(f"{path}: needs a name and a reference")
             continue
         reference = str(item["reference"])
+        if reference in declared - known:  # its parameter was refused above: one problem is enough
+            result.append(TrialParameter(name=str(item["name"]), reference=reference))
+            continue
         if reference not in known and not TRIAL_METADATA_REFERENCE.match(reference):
             if parameters is not None:
                 problems.append(

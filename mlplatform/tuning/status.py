@@ -9,7 +9,6 @@ from mlplatform.tuning.spec import API_VERSION, Experiment, Objective
 from mlplatform.tuning.store import ExperimentRecord, Phase, TrialRecord, TrialState
 from mlplatform.tuning.trials import EXPERIMENT_LABEL, render
 
-METRICS_UNAVAILABLE = "MetricsUnavailable"
 
 
 @dataclass
@@ -24,8 +23,7 @@ class Tally:
         names = {state: [] for state in TrialState}
         for trial in trials:
             names[trial.state].append(trial.name)
-        unavailable = [trial.name for trial in trials if trial.reason == METRICS_UNAVAILABLE]
-        return cls(names, unavailable)
+        return cls(names, names[TrialState.METRICS_UNAVAILABLE])
 
     def count(self, state: TrialState) -> int:
         return len(self.names[state])
@@ -44,10 +42,11 @@ class Tally:
 
 
 def best_trial(trials: list[TrialRecord], objective: Objective) -> TrialRecord | None:
-    """The succeeded trial with the best objective value (the earliest among equals)."""
+    """The trial with the best objective value (the earliest among equals); as in Katib, every trial that
+    has one counts, early-stopped ones too."""
     best = None
     for trial in trials:
-        if trial.state is not TrialState.SUCCEEDED or trial.objective is None:
+        if trial.state not in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED) or trial.objective is None:
             continue
         if best is None or objective.better(trial.objective, best.objective):
             best = trial

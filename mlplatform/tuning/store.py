@@ -59,6 +59,7 @@ class TrialState(str, Enum):
     FAILED = "Failed"
     EARLY_STOPPED = "EarlyStopped"
     KILLED = "Killed"
+    METRICS_UNAVAILABLE = "MetricsUnavailable"  # succeeded without reporting the objective metric
 
     @property
     def finished(self) -> bool:
@@ -151,7 +152,7 @@ _trials = Table(
     ),
     Column("number", Integer, nullable=False),
     Column("assignments", Text, nullable=False),
-    Column("state", String(16), nullable=False, index=True),
+    Column("state", String(32), nullable=False, index=True),
     Column("reason", String(64), nullable=False),
     Column("message", Text, nullable=False),
     Column("observation", Text),

@@ -12,6 +12,7 @@ backend starts the result, reports its state, and returns the metrics it reporte
 from __future__ import annotations
 
 import copy
+import posixpath
 from abc import ABC, abstractmethod
 
 from mlplatform.runners import Resources, Runner, TaskSpec, TaskStatus
@@ -23,6 +24,7 @@ EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
 TRIAL_LABEL = "katib.kubeflow.org/trial"
 TRIAL_NAME_VARIABLE = "KATIB_TRIAL_NAME"  # what Katib's own report_metrics() reads
 TUNING_URL_VARIABLE = "MLP_TUNING_URL"  # where report_metrics() posts
+METRICS_VOLUME = "mlp-metrics"  # the emptyDir each Kubernetes trial gets at its metrics file's directory
 
 
 class TrialBackend(ABC):
@@ -116,7 +118,10 @@ class JobTrials(TrialBackend):
         job = render(experiment, trial)
         container = _primary(job, experiment.template.primary_container)
         argv = [str(arg) for arg in (container.get("command") or []) + (container.get("args") or [])]
-        argv = Collector(experiment.collector, experiment.objective.metric_names).command(argv)
+        metrics_path = experiment.collector.path
+        if experiment.collector.kind == "File":
+            argv, metrics_path = self._private_metrics_file(job, container, argv, metrics_path, trial)
+        argv = Collector(experiment.collector, experiment.objective.metric_names).command(argv, metrics_path)
         container["command"] = argv
         container.pop("args", None)
         container["env"] = [
@@ -134,6 +139,24 @@ class JobTrials(TrialBackend):
             timeout_seconds=(job.get("spec") or {}).get("activeDeadlineSeconds"),
             job_manifest=job,
         )
+
+    def _private_metrics_file(
+        self, job: dict, container: dict, argv: list[str], path: str, trial: TrialRecord
+    ) -> tuple[list[str], str]:
+        """Give the trial its own copy of the File collector's directory, as Katib's emptyDir does: locally
+        the directory moves under the trial's task directory (the path is rewritten in the command); in a
+        cluster an emptyDir is mounted at it. A relative path is already private (the trial's own cwd)."""
+        if not posixpath.isabs(path):
+            return argv, path
+        directory = posixpath.dirname(path)
+        if self.runner.kind != "local":
+            if directory != "/":
+                _mount_empty_dir(job, container, directory)
+            return argv, path
+        private = str(self.runner.state_dir / trial.name / "metrics") + (directory if directory != "/" else "")
+        original = path if directory == "/" else directory
+        target = private + "/" + posixpath.basename(path) if directory == "/" else private
+        return [arg.replace(original, target) for arg in argv], path.replace(original, target, 1)
 
     def start(self, experiment: Experiment, trial: TrialRecord) -> None:
         self.runner.start(self.task(experiment, trial))
@@ -158,6 +181,14 @@ class JobTrials(TrialBackend):
 
     def delete(self, trial: TrialRecord) -> None:
         self.runner.delete(trial.name)
+
+
+def _mount_empty_dir(job: dict, container: dict, directory: str) -> None:
+    pod = job["spec"]["template"]["spec"]
+    pod["volumes"] = [*(pod.get("volumes") or []), {"name": METRICS_VOLUME, "emptyDir": {}}]
+    container["volumeMounts"] = [
+        *(container.get("volumeMounts") or []), {"name": METRICS_VOLUME, "mountPath": directory}
+    ]
 
 
 def _primary(job: dict, name: str) -> dict:

@@ -138,6 +138,7 @@ def replay(sampler, trials: list[dict]) -> list[tuple[float, float]]:
             lambda: optuna.samplers.TPESampler(seed=7, n_startup_trials=6, multivariate=True),
         ),
         ("cmaes", "", 16, lambda: optuna.samplers.CmaEsSampler(seed=7)),
+        ("sobol", "", 8, lambda: optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=7)),
         (
             "bayesianoptimization",
             '      - name: n_initial_points\n        value: "4"',

@@ -146,8 +146,10 @@ def test_patch_changes_counts_of_a_running_experiment(tuning):
     assert done["status"]["trialsSucceeded"] == 6
 
 
-def test_raising_max_trials_resumes_a_finished_experiment(tuning):
-    tuning.create(sleepy("resumed", trials=2, seconds=0))
+def test_raising_max_trials_resumes_a_finished_long_running_experiment(tuning):
+    manifest = load(sleepy("resumed", trials=2, seconds=0))
+    manifest["spec"]["resumePolicy"] = "LongRunning"
+    tuning.create(manifest)
     tuning.wait_finished("resumed")
     response = tuning.patch("resumed", {"maxTrialCount": 4})  # the fields alone work too
     assert response.status_code == 200, response.text
@@ -155,6 +157,17 @@ def test_raising_max_trials_resumes_a_finished_experiment(tuning):
         "resumed", lambda e: finished(e) and e["status"]["trials"] == 4, what="two more trials"
     )
     assert done["status"]["trialsSucceeded"] == 4
+    assert tuning.patch("resumed", {"maxTrialCount": 3}).status_code == 400  # not above status.trials
+
+
+def test_resume_policy_never_keeps_a_finished_experiment_finished(tuning):
+    tuning.create(sleepy("never-resumed", trials=2, seconds=0))
+    done = tuning.wait_finished("never-resumed")
+    assert done["spec"]["resumePolicy"] == "Never"  # Katib's default, shown
+    response = tuning.patch("never-resumed", {"maxTrialCount": 4})
+    assert response.status_code == 400 and "spec.resumePolicy" in response.text, response.text
+    assert "LongRunning or FromVolume" in response.text
+    assert tuning.experiment("never-resumed")["status"]["trials"] == 2
 
 
 def test_patch_refuses_other_fields_and_inconsistent_counts(tuning):
@@ -234,3 +247,24 @@ def test_yaml_round_trip_of_the_returned_experiment(tuning):
     returned["metadata"] = {"name": "copy"}
     assert tuning.submit(yaml.safe_dump(returned)).status_code == 201
     assert tuning.wait_finished("copy")["status"]["trialsSucceeded"] == 1
+
+
+def test_get_shows_katibs_defaults(tuning):
+    tuning.create(sleepy("defaults-shown", trials=1, seconds=0))
+    spec = tuning.experiment("defaults-shown")["spec"]
+    assert spec["resumePolicy"] == "Never"
+    assert spec["parameters"][0]["feasibleSpace"]["distribution"] == "uniform"
+    assert spec["trialTemplate"]["successCondition"] == 'status.conditions.#(type=="Complete")#|#(status=="True")#'
+    assert spec["trialTemplate"]["failureCondition"] == 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+
+
+def test_the_optimal_trial_may_be_an_early_stopped_one():
+    """Katib picks currentOptimalTrial from every trial with an objective value, early-stopped ones too."""
+    from mlplatform.tuning.spec import Objective
+    from mlplatform.tuning.status import best_trial
+    from mlplatform.tuning.store import TrialRecord, TrialState
+
+    objective = Objective("maximize", "accuracy", (), None, {"accuracy": "max"})
+    done = TrialRecord("a", "e", 0, [], state=TrialState.SUCCEEDED, objective=0.5)
+    stopped = TrialRecord("b", "e", 1, [], state=TrialState.EARLY_STOPPED, objective=0.7)
+    assert best_trial([done, stopped], objective) is stopped

@@ -82,7 +82,37 @@ def container(manifest: dict) -> dict:
 
 
 def unknown_algorithm(m):
+    m["spec"]["algorithm"]["algorithmName"] = "hyperopt"
+
+
+def pbt(m):
+    m["spec"]["algorithm"]["algorithmName"] = "pbt"
+
+
+def hyperband_without_resource(m):
     m["spec"]["algorithm"]["algorithmName"] = "hyperband"
+
+
+def hyperband_with_early_stopping(m):
+    m["spec"]["algorithm"] = {
+        "algorithmName": "hyperband", "algorithmSettings": [{"name": "resource_name", "value": "num-layers"}]
+    }
+    m["spec"]["earlyStopping"] = {"algorithmName": "medianstop"}
+
+
+def nas(m):
+    """Katib's darts example: no parameters, a nasConfig."""
+    del m["spec"]["parameters"]
+    m["spec"]["algorithm"]["algorithmName"] = "darts"
+    m["spec"]["nasConfig"] = {"graphConfig": {"numLayers": 3}, "operations": []}
+
+
+def bogus_resume_policy(m):
+    m["spec"]["resumePolicy"] = "Bogus"
+
+
+def unsupported_distribution(m):
+    m["spec"]["parameters"][0]["feasibleSpace"]["distribution"] = "normal"
 
 
 def min_above_max(m):
@@ -162,7 +192,13 @@ def unknown_early_stopping(m):
 
 
 CASES = [
-    (unknown_algorithm, "unknown algorithm 'hyperband'"),
+    (unknown_algorithm, "unknown algorithm 'hyperopt'"),
+    (pbt, "pbt (population based training) is not supported"),
+    (hyperband_without_resource, "hyperband needs resource_name"),
+    (hyperband_with_early_stopping, "hyperband stops trials itself"),
+    (nas, "NAS is not supported"),
+    (bogus_resume_policy, "'Bogus' is an invalid ResumePolicyType"),
+    (unsupported_distribution, "distribution 'normal' is not supported"),
     (min_above_max, "min 0.5 is greater than max 0.1"),
     (empty_grid, "feasibleSpace.list must list at least one value"),
     (grid_double_without_step, "the grid of a double needs feasibleSpace.step"),
@@ -223,6 +259,22 @@ def test_every_problem_is_listed_at_once(tuning):
         "greater than maxTrialCount",
     ):
         assert any(expected in problem for problem in problems), (expected, problems)
+
+
+def test_nas_gets_one_problem_not_a_missing_parameter_list(tuning):
+    manifest = good()
+    nas(manifest)
+    assert submit(tuning, manifest).json()["problems"] == [
+        "spec.nasConfig: NAS is not supported (neural architecture search, darts or enas, needs Katib's NAS "
+        "suggestion services); tune hyperparameters with spec.parameters"
+    ]
+
+
+def test_a_refused_parameter_is_not_reported_again_as_an_unknown_reference(tuning):
+    manifest = good()
+    unsupported_distribution(manifest)
+    problems = submit(tuning, manifest).json()["problems"]
+    assert len(problems) == 1 and "distribution 'normal'" in problems[0], problems
 
 
 def test_the_good_manifest_is_accepted(tuning):

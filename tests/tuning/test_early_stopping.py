@@ -89,3 +89,72 @@ def test_median_stopping_kills_bad_trials(tuning):
     assert max(ceiling(trial) for trial in stopped) <= float(
         metric(best["observation"], "Validation-accuracy")
     )
+
+
+def hyperband_experiment() -> str:
+    """The median-stop experiment with Katib's hyperband instead: `epochs` is the resource parameter."""
+    text = katib_yaml(MEDIAN_STOP).replace("name: median-stop", "name: hyperband")
+    text = text.replace(
+        """  algorithm:
+    algorithmName: random
+    algorithmSettings:
+      - name: random_state
+        value: "5"
+  earlyStopping:
+    algorithmName: medianstop
+    algorithmSettings:
+      - name: min_trials_required
+        value: "2"
+      - name: start_step
+        value: "2"
+""",
+        """  algorithm:
+    algorithmName: hyperband
+    algorithmSettings:
+      - name: random_state
+        value: "5"
+      - name: resource_name
+        value: epochs
+      - name: eta
+        value: "3"
+      - name: r_l
+        value: "1"
+""",
+    )
+    text = text.replace("maxTrialCount: 8", "maxTrialCount: 10")
+    text = text.replace(
+        """        max: "0.5"
+""",
+        """        max: "0.5"
+    - name: epochs
+      parameterType: int
+      feasibleSpace:
+        min: "1"
+        max: "9"
+""",
+    )
+    text = text.replace(
+        """        reference: lr
+""",
+        """        reference: lr
+      - name: epochs
+        reference: epochs
+""",
+    )
+    return text.replace('"--epochs=10"', '"--epochs=${trialParameters.epochs}"').replace(
+        '"--seconds-per-epoch=0.3"', '"--seconds-per-epoch=0.15"'
+    )
+
+
+def test_hyperband_gives_every_trial_the_full_resource_and_stops_the_laggards(tuning):
+    tuning.create(hyperband_experiment())
+    done = tuning.wait_finished("hyperband", timeout=120)
+    assert condition(done, "Succeeded")["reason"] == "ExperimentMaxTrialsReached"
+    trials = tuning.trials("hyperband")
+    assert {assignments(trial)["epochs"] for trial in trials} == {"9"}  # the resource parameter's max
+    stopped = [trial for trial in trials if trial_state(trial) == "EarlyStopped"]
+    assert stopped, "hyperband stopped no trial"
+    for trial in stopped:
+        assert "hyperband" in trial["status"]["conditions"][-1]["message"]
+        reached = float(metric(trial["status"]["observation"], "Validation-accuracy"))
+        assert reached < ceiling(trial) - 1e-3, "an early-stopped trial ran all its epochs"

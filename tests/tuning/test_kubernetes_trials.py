@@ -100,7 +100,7 @@ def test_a_trial_job_that_never_prints_the_metric_fails_as_metrics_unavailable(k
         experiment = kubernetes_tuning.wait_finished("silent-jobs", timeout=90)
 
     [trial] = kubernetes_tuning.trials("silent-jobs")
-    failed = next(item for item in trial["status"]["conditions"] if item["type"] == "Failed")
-    assert failed["reason"] == "MetricsUnavailable"
-    assert experiment["status"]["trialsFailed"] == 1
+    unavailable = next(item for item in trial["status"]["conditions"] if item["type"] == "MetricsUnavailable")
+    assert unavailable["reason"] == "MetricsUnavailable"
+    assert experiment["status"]["trialsFailed"] == 0 and experiment["status"]["trialMetricsUnavailable"] == 1
     assert list(watcher.seen) == [trial["metadata"]["name"]]  # one Job, not retried
