@@ -110,7 +110,7 @@ def bare_chain(workdir: Path) -> float:
     for index in range(CHAIN_TASKS):
         files = layout.prepare(f"task-{index}", 1, component, {"x": value}, {}, {}, "bare")
         context = RunContext("bare", "bare", "bare", "step", f"task-{index}", root.root)
-        subprocess.run(command_for(container, files, context, local=True), check=True, capture_output=True)
+        subprocess.run(command_for(container, files, context, workdir / "venvs"), check=True, capture_output=True)
         value = read_outputs(root, files, component, {})["parameters"]["Output"]
     elapsed = time.perf_counter() - started
     assert value == CHAIN_TASKS, value

@@ -7,10 +7,12 @@ Artifact URIs follow KFP: <root>/<run id>/<task path>/<output name>. Local roots
 from __future__ import annotations
 
 import os
+import shutil
 from functools import cached_property
 from pathlib import Path
 
 from mlplatform.errors import ConfigError
+from mlplatform.pipelines.launcher.transfer import upload
 from mlplatform.s3 import s3_client, split_uri
 
 
@@ -55,3 +57,17 @@ class ArtifactRoot:
             listing = self.s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
             return listing.get("KeyCount", 0) > 0
         return os.path.exists(uri)
+
+    def adopt(self, path: str, uri: str) -> None:
+        """Copy a file or directory a task wrote elsewhere (Artifact.set_path) into the artifact at `uri`."""
+        if os.path.realpath(path) == os.path.realpath(uri):
+            return
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"the artifact's custom path {path} does not exist")
+        if uri.startswith("s3://"):
+            upload(self.s3, path, uri)
+        elif os.path.isdir(path):
+            shutil.copytree(path, uri, dirs_exist_ok=True)
+        else:
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, uri)

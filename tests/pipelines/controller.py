@@ -36,6 +36,11 @@ class Controller(ServiceProcess):
         response.raise_for_status()
         return response.json()
 
+    def task_log(self, run_id: str, task_id: str) -> str:
+        response = self.get(f"/apis/v2beta1/runs/{run_id}/tasks/{task_id}/logs")
+        response.raise_for_status()
+        return response.text
+
     def wait(self, run_id: str, timeout: float = 120) -> dict:
         """The run's JSON once it has finished (faster polling than kfp's wait_for_run_completion)."""
         deadline = time.monotonic() + timeout

@@ -87,9 +87,7 @@ class ExecutorTasks:
         )
         spec = TaskSpec(
             name=runner_name(row),
-            command=command_for(
-                container, files, self.engine.context_for(run, row), local=self.engine.runner.kind == "local"
-            ),
+            command=command_for(container, files, self.engine.context_for(run, row), self._venvs()),
             image=container.get("image", ""),
             env=environment_of(container),
             resources=resources_of(container),
@@ -116,6 +114,10 @@ class ExecutorTasks:
             self.engine.store.save_task(row)
             return
         self._watch(run.id, row.id, spec.name)
+
+    def _venvs(self):
+        """Where packages_to_install environments are cached (local runner only)."""
+        return self.engine.layout.work_dir / "venvs" if self.engine.runner.kind == "local" else None
 
     def _watch(self, run_id: str, task_id: str, name: str) -> None:
         def wait() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from pathlib import Path
@@ -192,12 +193,13 @@ class Engine:
     def context_for(self, run: Run, row: Task) -> RunContext:
         return RunContext(
             job_name=run.display_name,
-            job_resource_name=f"run-{run.id}",
+            job_resource_name=job_resource_name(self.ir_of(run).name, run.id),
             job_id=run.id,
             task_name=row.name,
             task_id=row.id,
             pipeline_root=self.root.uri(run.id),
             create_time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.created_at)),
+            workspace_path=self.layout.workspace(run.id),
         )
 
     # --- cancel, delete, resume ---------------------------------------------------------------
@@ -229,6 +231,12 @@ class Engine:
                 if row.kind == "executor" and row.state == "RUNNING" and row.runner_name:
                     self.executors.reattach(row)
             self.submit(run_id)
+
+
+def job_resource_name(pipeline_name: str, run_id: str) -> str:
+    """As KFP names a run's workflow: the pipeline's name as a DNS label, then a suffix from the run id."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", pipeline_name.lower()).strip("-")[:50] or "pipeline"
+    return f"{slug}-{run_id.replace('-', '')[:8]}"
 
 
 def reset_for_retry(row: Task) -> None:

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 
 from mlplatform.pipelines.ir.expressions import evaluate
+from mlplatform.pipelines.ir.parameters import as_text, typed
 from mlplatform.pipelines.ir.placeholders import RunContext, resolve_text
 from mlplatform.pipelines.store.models import Task
 
@@ -80,7 +81,29 @@ def resolve(
             else:
                 resolved.missing.append(name)
     resolved.missing = [name for name in resolved.missing if _required(component, name)]
+    _apply_definitions(component, resolved)
     return resolved
+
+
+def _apply_definitions(component: dict, resolved: Resolved) -> None:
+    """As KFP's driver does: a declared input not given takes its default (a nested pipeline's
+    `inner(texts=['a'])` called as `inner()`), and a value reaching a STRING input as another type
+    (a loop item's field `item.a`, say) becomes its text."""
+    definitions = component.get("inputDefinitions", {}).get("parameters", {})
+    for name, definition in definitions.items():
+        kind = definition.get("parameterType", "STRING")
+        value = resolved.parameters.get(name)
+        if value is None and "defaultValue" in definition and name not in resolved.missing:
+            resolved.parameters[name] = typed(definition["defaultValue"], kind)
+        elif value is not None and kind == "STRING" and not isinstance(value, str):
+            resolved.parameters[name] = as_text(_whole_numbers_as_int(value))
+        elif value is not None:
+            resolved.parameters[name] = typed(value, kind)
+
+
+def _whole_numbers_as_int(value):
+    """JSON carries numbers as doubles; 1.0 reads as 1 when written as text, as protobuf JSON does."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _select(value, selector: str):
@@ -94,14 +117,18 @@ def _required(component: dict, name: str) -> bool:
     return not spec.get("isOptional") and "defaultValue" not in spec
 
 
+# KFP reports a guarded group's end as COMPLETE, FAILED or CANCELLED (PipelineTaskFinalStatus.state).
+_FINAL_STATUS_STATES = {"SUCCEEDED": "COMPLETE", "SKIPPED": "COMPLETE", "CANCELED": "CANCELLED"}
+
+
 def final_status(producer: Task | None, context: RunContext) -> dict:
     """The PipelineTaskFinalStatus an exit task receives about the group it guards."""
     state = producer.state if producer else "FAILED"
     status = {
-        "state": state,
+        "state": _FINAL_STATUS_STATES.get(state, state),
         "pipelineJobResourceName": context.job_resource_name,
         "pipelineTaskName": producer.name if producer else "",
     }
-    if state != "SUCCEEDED":
+    if state not in ("SUCCEEDED", "SKIPPED"):
         status["error"] = {"code": 2, "message": (producer.error if producer else "") or state.lower()}
     return status

@@ -25,6 +25,7 @@ from mlplatform.pipelines.launcher.manifest import Manifest, Transfer
 
 POD_OUTPUTS_DIR = "/mlp/outputs"
 POD_EXIT_CODE_FILE = "/mlp/exit_code"
+POD_WORKSPACE_DIR = "/kfp-workspace"  # where KFP mounts the run's workspace volume
 
 
 @dataclass
@@ -44,6 +45,12 @@ class Layout(ABC):
     def io_dir(self, task_id: str, attempt: int) -> Path:
         return self.work_dir / "io" / task_id / str(attempt)
 
+    def workspace(self, run_id: str) -> str:
+        """The directory every task of a run shares ({{$.workspace_path}}, PipelineConfig.workspace)."""
+        path = self.work_dir / "workspaces" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
+
     @abstractmethod
     def prepare(
         self,
@@ -61,6 +68,7 @@ class Layout(ABC):
 class DirectLayout(Layout):
     def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
         outputs_dir = str(self.io_dir(task_id, attempt))
+        Path(outputs_dir).mkdir(parents=True, exist_ok=True)  # dsl.get_uri() points here
         for uri in output_uris.values():
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         return TaskFiles(
@@ -105,6 +113,9 @@ class StagedLayout(Layout):
 
 
 class PodLayout(Layout):
+    def workspace(self, run_id: str) -> str:
+        return POD_WORKSPACE_DIR
+
     def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
         outputs_uri = self.root.uri(run_id, ".mlp", task_id, str(attempt))
         downloads = [

@@ -6,6 +6,7 @@
     {{$.outputs.parameters['n'].output_file}}    {{$.outputs.artifacts['a'].uri|path|metadata}}
     {{$.outputs.output_file}}                    the executor output file
     {{$.pipeline_job_name}} ...                  run-level values (see RunContext)
+    {{$.workspace_path}}                         the run's workspace directory
     {"IfPresent": {"InputName": ..., "Then": [...], "Else": [...]}} and {"Concat": [...]}
 
 An artifact's `path` is where the kfp SDK maps its URI: s3://b/k -> /s3/b/k, a local path stays as is.
@@ -37,6 +38,7 @@ class RunContext:
     task_id: str
     pipeline_root: str
     create_time: str = ""
+    workspace_path: str = ""  # the run's shared workspace (PipelineConfig.workspace)
 
 
 def resolve_command(arguments: list[str], executor_input: dict, context: RunContext) -> list[str]:
@@ -91,6 +93,7 @@ def _value(expression: str | None, executor_input: dict, context: RunContext) ->
         "pipeline_root": context.pipeline_root,
         "pipeline_job_create_time_utc": context.create_time,
         "pipeline_job_schedule_time_utc": context.create_time,
+        "workspace_path": context.workspace_path,
         "outputs.output_file": executor_input["outputs"]["outputFile"],
         "outputMetadataUri": executor_input["outputs"]["outputFile"],
     }
