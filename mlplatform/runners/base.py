@@ -63,6 +63,9 @@ class TaskSpec:
     # then downloads input artifacts before the command and uploads its outputs after it, from the
     # platform image, so the task's own image needs nothing of ours.
     artifact_staging: str | None = None
+    # Kubernetes only: the task's kfp-kubernetes settings (KubernetesExecutorConfig JSON, names resolved;
+    # see mlplatform.runners.kfp_platform).
+    platform_config: dict | None = None
 
     def __post_init__(self):
         if not NAME_PATTERN.match(self.name):

@@ -27,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 
 from mlplatform.kube import api_client as default_api_client
 from mlplatform.kube import current_namespace
+from mlplatform.runners import kfp_platform
 from mlplatform.runners.base import Resources, Runner, TaskNotFound, TaskSpec, TaskState, TaskStatus
 
 DEFAULT_TASK_IMAGE = "ghcr.io/mlplatform/mlplatform:0.1.0"
@@ -186,12 +187,35 @@ class KubernetesRunner(Runner):
         job_spec = {"backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": pod}}
         if spec.timeout_seconds:
             job_spec["activeDeadlineSeconds"] = int(spec.timeout_seconds)
-        return {
+        job = {
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {"name": spec.name, "namespace": self.namespace, "labels": labels},
             "spec": job_spec,
         }
+        if spec.platform_config:
+            kfp_platform.apply(job, spec.platform_config)
+        return job
+
+    # --- kfp-kubernetes CreatePVC / DeletePVC --------------------------------------------------
+
+    def create_pvc(self, name: str, inputs: dict) -> str:
+        """Create the PersistentVolumeClaim CreatePVC describes; returns its name."""
+        claim = kfp_platform.persistent_volume_claim(name, inputs)
+        claim["metadata"]["labels"] = dict(MANAGED_BY)
+        try:
+            self.core.create_namespaced_persistent_volume_claim(self.namespace, claim)
+        except ApiException as error:
+            if error.status != 409:  # created before a controller restart: the same claim
+                raise
+        return name
+
+    def delete_pvc(self, name: str) -> None:
+        try:
+            self.core.delete_namespaced_persistent_volume_claim(name, self.namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
 
     def _main_container(self, spec: TaskSpec) -> dict:
         container = {

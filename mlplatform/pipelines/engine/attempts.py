@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 import time
 import uuid
 
+from mlplatform.pipelines.engine import platform
 from mlplatform.pipelines.engine.cache import cache_key
 from mlplatform.pipelines.engine.executor_input import runtime_artifact
 from mlplatform.pipelines.engine.launch import command_for, environment_of, read_outputs, resources_of
 from mlplatform.pipelines.engine.layout import TaskFiles
 from mlplatform.pipelines.engine.states import FINAL, EngineHost, finish
+from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.spec import PipelineIR, TaskRef
 from mlplatform.pipelines.store import Run, Task
 from mlplatform.runners.base import TaskNotFound, TaskSpec, TaskState, TaskStatus
@@ -31,12 +34,17 @@ METADATA_ONLY_ARTIFACTS = (
 class ExecutorTasks:
     def __init__(self, engine: EngineHost):
         self.engine = engine
+        self._noted_runs: set[str] = set()  # runs told what the local runner ignores
 
     def advance(self, run: Run, row: Task, task: TaskRef, ir: PipelineIR) -> None:
         if row.state != "PENDING":
             return
         component = ir.component(row.component)
         executor = ir.executor(component["executorLabel"])
+        step = platform.PLATFORM_IMAGES.get(executor.get("container", {}).get("image", ""))
+        if step:
+            self._platform_step(run, row, step)
+            return
         if row.attempt == 0 and self._reuse_cached(row, task, component, executor):
             return
         if row.next_attempt_at and row.next_attempt_at > time.time():
@@ -71,6 +79,12 @@ class ExecutorTasks:
         )
 
     def _start_attempt(self, run: Run, row: Task, task: TaskRef, component: dict, container: dict) -> None:
+        try:
+            settings = self._platform_settings(run, row, component, container)
+        except InvalidInput as error:
+            finish(row, "FAILED", error.message)
+            self.engine.store.save_task(row)
+            return
         row.attempt += 1
         output_uris = {
             name: self.engine.root.uri(run.id, row.path, name)
@@ -93,6 +107,8 @@ class ExecutorTasks:
             resources=resources_of(container),
             labels={"mlplatform.io/run-id": run.id, "mlplatform.io/task-id": row.id},
             artifact_staging=files.staging.to_json() if files.staging else None,
+            timeout_seconds=float(settings.get("activeDeadlineSeconds") or 0) or None,
+            platform_config=settings if self.engine.runner.kind == "kubernetes" else None,
         )
         row.runner_name, row.state, row.next_attempt_at = spec.name, "RUNNING", None
         row.started_at = row.started_at or time.time()
@@ -114,6 +130,61 @@ class ExecutorTasks:
             self.engine.store.save_task(row)
             return
         self._watch(run.id, row.id, spec.name)
+
+    def _platform_settings(self, run: Run, row: Task, component: dict, container: dict) -> dict:
+        """The task's kfp-kubernetes settings, names resolved; locally, say once per run what is ignored."""
+        config = platform.executor_config(run.platform_spec, component["executorLabel"])
+        if self.engine.runner.kind != "kubernetes":
+            ignored = platform.ignored_locally(config, container)
+            if ignored and run.id not in self._noted_runs:
+                self._noted_runs.add(run.id)
+                row.log = (row.log or "") + (
+                    f"local runner: ignored kfp-kubernetes/resource settings of this run: "
+                    f"{', '.join(ignored)}"
+                    " (first seen on this task; they apply on the Kubernetes runner)\n"
+                )
+            return {key: value for key, value in config.items() if key == "activeDeadlineSeconds"}
+        return platform.resolved(
+            config,
+            lambda spec: platform.parameter_value(
+                spec, row.inputs.get("parameters", {}), run.parameters or {}, self._sibling_output(row)
+            ),
+        )
+
+    def _sibling_output(self, row: Task):
+        parent = row.path.rsplit("/", 1)[0] if "/" in row.path else ""
+
+        def output(producer: str, key: str):
+            path = f"{parent}/{producer}" if parent else producer
+            for other in self.engine.store.tasks_of(row.run_id):
+                if other.path == path:
+                    return (other.outputs or {}).get("parameters", {}).get(key)
+            return None
+
+        return output
+
+    def _platform_step(self, run: Run, row: Task, step: str) -> None:
+        """kfp-kubernetes CreatePVC / DeletePVC: a claim on Kubernetes, a directory locally."""
+        inputs = row.inputs.get("parameters", {})
+        try:
+            if step == "create":
+                name = inputs.get("pvc_name") or (
+                    f"{self.engine.context_for(run, row).job_resource_name}-"
+                    f"{str(inputs.get('pvc_name_suffix') or 'pvc').lstrip('-')}"
+                )
+                if self.engine.runner.kind == "kubernetes":
+                    self.engine.runner.create_pvc(name, inputs)
+                else:
+                    (self.engine.layout.work_dir / "pvcs" / name).mkdir(parents=True, exist_ok=True)
+                row.outputs = {"parameters": {"name": name}, "artifacts": {}}
+            elif self.engine.runner.kind == "kubernetes":
+                self.engine.runner.delete_pvc(inputs["pvc_name"])
+            else:
+                shutil.rmtree(self.engine.layout.work_dir / "pvcs" / inputs["pvc_name"], ignore_errors=True)
+            finish(row, "SUCCEEDED")
+        except Exception as error:
+            finish(row, "FAILED", f"{step} PVC failed: {error}")
+        self.engine.store.save_task(row)
 
     def _venvs(self):
         """Where packages_to_install environments are cached (local runner only)."""
