@@ -1,13 +1,12 @@
 """kfp-kubernetes PlatformSpec and resources: rendered into the Job through the test API server (real
 kubernetes client), and on the local runner, applied where possible and reported once per run."""
 
-import json
-
 import kubernetes
 import kubernetes_validate
 import pytest
 import yaml
-from kfp import compiler, dsl, kubernetes as kfp_kubernetes
+from kfp import compiler, dsl
+from kfp import kubernetes as kfp_kubernetes
 
 from mlplatform.pipelines.engine import platform
 from mlplatform.pipelines.engine.launch import resources_of
