@@ -713,9 +713,11 @@ def _check_restartable(record: ExperimentRecord, experiment: Experiment, trials:
     LongRunning or FromVolume, and with a maxTrialCount above the trials it already has."""
     if record.reason != "ExperimentMaxTrialsReached" or experiment.resume_policy == "Never":
         raise SpecError([
-            f"spec.resumePolicy: {experiment.resume_policy}: an experiment can be restarted only if it succeeded "
-            "by reaching max trials and spec.resumePolicy is LongRunning or FromVolume "
-            f"(this one is {record.phase.value}: {record.reason})"
+            (
+                f"spec.resumePolicy: {experiment.resume_policy}: an experiment can be restarted only if it "
+                "succeeded by reaching max trials and spec.resumePolicy is LongRunning or FromVolume "
+                f"(this one is {record.phase.value}: {record.reason})"
+            )
         ])
     if experiment.max_trials is not None and experiment.max_trials <= trials:
         raise SpecError([f"spec.maxTrialCount: {experiment.max_trials} must be greater than status.trials ({trials})"])

@@ -34,6 +34,10 @@ METRIC_STRATEGIES = ("min", "max", "latest")
 COLLECTOR_KINDS = ("StdOut", "File", "Push")
 FILE_FORMATS = ("TEXT", "JSON")
 DEFAULT_PARALLEL_TRIALS = 3
+NAS_REFUSED = (
+    "spec.nasConfig: NAS is not supported (neural architecture search, darts or enas, needs Katib's NAS "
+    "suggestion services); tune hyperparameters with spec.parameters"
+)
 RESUME_POLICIES = ("Never", "LongRunning", "FromVolume")  # Katib's; Never is its default
 # Katib's default success and failure conditions for a batch Job trial (GJSON paths on the Job).
 JOB_SUCCESS_CONDITION = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
@@ -168,8 +172,7 @@ def parse_experiment(document: Any) -> Experiment:
     spec = manifest["spec"]
     name = manifest["metadata"].get("name")
     if spec.get("nasConfig") is not None:
-        raise SpecError(["spec.nasConfig: NAS is not supported (neural architecture search, darts or enas, "
-                         "needs Katib's NAS suggestion services); tune hyperparameters with spec.parameters"])
+        raise SpecError([NAS_REFUSED])
     resume_policy = _resume_policy(spec, problems)
     parameters = _parameters(spec.get("parameters"), problems)
     objective = _objective(spec, problems)

@@ -10,7 +10,6 @@ from mlplatform.tuning.store import ExperimentRecord, Phase, TrialRecord, TrialS
 from mlplatform.tuning.trials import EXPERIMENT_LABEL, render
 
 
-
 @dataclass
 class Tally:
     """Trial names by state, and the counts Katib's completion rules use."""

@@ -264,10 +264,8 @@ def test_every_problem_is_listed_at_once(tuning):
 def test_nas_gets_one_problem_not_a_missing_parameter_list(tuning):
     manifest = good()
     nas(manifest)
-    assert submit(tuning, manifest).json()["problems"] == [
-        "spec.nasConfig: NAS is not supported (neural architecture search, darts or enas, needs Katib's NAS "
-        "suggestion services); tune hyperparameters with spec.parameters"
-    ]
+    problems = submit(tuning, manifest).json()["problems"]
+    assert len(problems) == 1 and problems[0].startswith("spec.nasConfig: NAS is not supported"), problems
 
 
 def test_a_refused_parameter_is_not_reported_again_as_an_unknown_reference(tuning):

@@ -1,0 +1,60 @@
+"""Kubernetes `Status` errors: the code, reason and message a real API server answers with."""
+
+from __future__ import annotations
+
+
+class KubeError(Exception):
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, causes: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.causes = causes or []
+
+    def status(self, kind: str | None = None, name: str | None = None) -> dict:
+        details = {}
+        if name:
+            details["name"] = name
+        if kind:
+            details["kind"] = kind
+        if self.causes:
+            details["causes"] = [{"message": cause} for cause in self.causes]
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "details": details,
+            "code": self.code,
+        }
+
+
+class BadRequest(KubeError):
+    code, reason = 400, "BadRequest"
+
+
+class NotFound(KubeError):
+    code, reason = 404, "NotFound"
+
+
+class MethodNotAllowed(KubeError):
+    code, reason = 405, "MethodNotAllowed"
+
+
+class AlreadyExists(KubeError):
+    code, reason = 409, "AlreadyExists"
+
+
+class Conflict(KubeError):
+    code, reason = 409, "Conflict"
+
+
+class UnsupportedMediaType(KubeError):
+    code, reason = 415, "UnsupportedMediaType"
+
+
+class Invalid(KubeError):
+    code, reason = 422, "Invalid"

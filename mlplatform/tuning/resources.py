@@ -1,0 +1,175 @@
+"""Experiments, Trials and Suggestions (`kubeflow.org/v1beta1`) as Kubernetes resources: the tuning
+service's model seen through mlplatform.kubeapi, so Katib's SDK and kubectl reach it unchanged.
+
+Experiments are created, read, patched (the counts, as Katib allows) and deleted with their trials.
+Trials and Suggestions are read-only: the service makes them. Every object carries the namespace of its
+Experiment; a name in another namespace answers 404, as it would in a cluster.
+"""
+
+from __future__ import annotations
+
+from mlplatform import kubeapi
+from mlplatform.tuning import engine as tuning_engine
+from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, parse_experiment
+from mlplatform.tuning.status import experiment_object, trial_object
+from mlplatform.tuning.store import ExperimentExists
+
+GROUP, VERSION = API_VERSION.split("/")
+
+
+class _TuningResource(kubeapi.Resource):
+    group, version = GROUP, VERSION
+
+    def __init__(self, engine: tuning_engine.Engine):
+        self.engine = engine
+
+    def _experiment(self, namespace: str | None, name: str, what: str = "experiments"):
+        try:
+            record, experiment = self.engine.experiment(name)
+        except tuning_engine.NotFound:
+            record = None
+        if record is None or (namespace is not None and experiment.namespace != namespace):
+            raise kubeapi.NotFound(f'{what}.{GROUP} "{name}" not found')
+        return record, experiment
+
+    def _experiments(self, namespace: str | None):
+        for record in self.engine.store.experiments():
+            try:
+                _, experiment = self.engine.experiment(record.name)
+            except (tuning_engine.NotFound, SpecError):
+                continue
+            if namespace is None or experiment.namespace == namespace:
+                yield record, experiment
+
+
+class Experiments(_TuningResource):
+    kind, plural = "Experiment", "experiments"
+
+    def list(self, namespace):
+        return [
+            experiment_object(record, experiment, self.engine.store.trials(record.name))
+            for record, experiment in self._experiments(namespace)
+        ]
+
+    def get(self, namespace, name):
+        record, experiment = self._experiment(namespace, name)
+        return experiment_object(record, experiment, self.engine.store.trials(name))
+
+    def create(self, namespace, body):
+        try:
+            experiment = parse_experiment(body)
+            problem = self.engine.backend_available(experiment)
+            if problem:
+                raise SpecError([problem])
+            self.engine.create(experiment)
+        except SpecError as error:
+            raise kubeapi.BadRequest(str(error), error.problems) from None
+        except ExperimentExists:
+            raise kubeapi.AlreadyExists(
+                f'experiments.{GROUP} "{experiment.name}" already exists (experiment names are unique across '
+                "namespaces in this service)"
+            ) from None
+        return self.get(namespace, experiment.name)
+
+    def update(self, namespace, name, body):
+        record, _ = self._experiment(namespace, name)
+        wanted, current = body.get("spec") or {}, record.manifest["spec"]
+        changed = sorted(key for key in {*wanted, *current} if wanted.get(key) != current.get(key))
+        fixed = [key for key in changed if key not in COUNT_FIELDS]
+        if fixed:
+            raise kubeapi.Invalid(
+                f"only spec.{', spec.'.join(COUNT_FIELDS)} can be changed on an existing experiment",
+                [f"spec.{key}: cannot be changed" for key in fixed],
+            )
+        if changed:
+            try:
+                self.engine.patch(name, {key: wanted.get(key) for key in changed})
+            except SpecError as error:
+                raise kubeapi.Invalid(str(error), error.problems) from None
+        return self.get(namespace, name)
+
+    def delete(self, namespace, name):
+        self._experiment(namespace, name)
+        try:
+            self.engine.delete(name)
+        except tuning_engine.NotFound:
+            raise kubeapi.NotFound(f'experiments.{GROUP} "{name}" not found') from None
+
+
+class Trials(_TuningResource):
+    kind, plural = "Trial", "trials"
+
+    def list(self, namespace):
+        return [
+            self._trial(record, experiment, trial)
+            for record, experiment in self._experiments(namespace)
+            for trial in self.engine.store.trials(record.name)
+        ]
+
+    def get(self, namespace, name):
+        trial = self.engine.store.trial(name)
+        if trial is None:
+            raise kubeapi.NotFound(f'trials.{GROUP} "{name}" not found')
+        record, experiment = self._experiment(namespace, trial.experiment, "trials")
+        return self._trial(record, experiment, trial)
+
+    @staticmethod
+    def _trial(record, experiment, trial) -> dict:
+        item = trial_object(trial, experiment)
+        item["metadata"]["ownerReferences"] = [_owner(record, experiment)]
+        return item
+
+
+class Suggestions(_TuningResource):
+    """Katib's Suggestion: one per Experiment, named after it, listing what the algorithm suggested."""
+
+    kind, plural = "Suggestion", "suggestions"
+
+    def list(self, namespace):
+        return [self._suggestion(record, experiment) for record, experiment in self._experiments(namespace)]
+
+    def get(self, namespace, name):
+        return self._suggestion(*self._experiment(namespace, name, "suggestions"))
+
+    def _suggestion(self, record, experiment) -> dict:
+        trials = self.engine.store.trials(record.name)
+        spec = experiment.manifest["spec"]
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "Suggestion",
+            "metadata": {
+                "name": record.name,
+                "namespace": experiment.namespace,
+                "uid": f"{record.uid}-suggestion",
+                "ownerReferences": [_owner(record, experiment)],
+            },
+            "spec": {
+                "algorithm": spec["algorithm"],
+                "earlyStopping": spec.get("earlyStopping"),
+                "requests": len(trials),
+                "resumePolicy": experiment.resume_policy,
+            },
+            "status": {
+                "suggestionCount": len(trials),
+                "suggestions": [
+                    {"name": trial.name, "parameterAssignments": trial.assignments} for trial in trials
+                ],
+                "conditions": [{"type": "Running", "status": str(not record.phase.finished),
+                                "reason": "SuggestionRunning", "message": "Suggestion is running"}],
+            },
+        }
+
+
+def _owner(record, experiment) -> dict:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Experiment",
+        "name": experiment.name,
+        "uid": record.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def tuning_resources(engine: tuning_engine.Engine) -> list[kubeapi.Resource]:
+    return [Experiments(engine), Trials(engine), Suggestions(engine)]
