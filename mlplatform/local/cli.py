@@ -61,6 +61,8 @@ def up(state_dir: Path, components: tuple[str, ...], scrape_interval: float, val
     click.echo(f"local platform up in {time.monotonic() - began:.1f}s; endpoints in {state_dir / 'endpoints.json'}")
     for name, url in sorted(endpoints.services.items()):
         click.echo(f"  {name:<22} {url}")
+    if "kubeconfig" in endpoints.extra:
+        click.echo(f"  kubeconfig for Katib's SDK and kubectl: {endpoints.extra['kubeconfig']}")
 
 
 @local.command(help="Stop every process of the platform (SIGTERM, then SIGKILL after --grace seconds).")

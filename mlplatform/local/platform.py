@@ -19,9 +19,11 @@ from pathlib import Path
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import ConfigError, MissingBinary, MlpError
 from mlplatform.hooks.config import merge_values
+from mlplatform.kubeapi.kubeconfig import write_kubeconfig
 from mlplatform.local import supervisor
 from mlplatform.local.components import CATALOGUE, COMPONENT_NAMES, nginx, prometheus, s3, with_requirements
 from mlplatform.local.components.base import Launch, Unavailable
+from mlplatform.local.components.services import TUNING
 from mlplatform.local.model_values import ModelServerValues, apply_model_server_values
 from mlplatform.local.state import StateDir
 from mlplatform.local.supervisor import ProcessRecord
@@ -167,6 +169,8 @@ def _endpoints(state: StateDir, launch: Launch) -> Endpoints:
         extra["buckets"] = s3.create_buckets(launch.planned[s3.NAME].url)
     if nginx.NAME in launch.planned:
         extra["access_log"] = str(state.logs / nginx.ACCESS_LOG)
+    if TUNING in launch.planned:  # Katib's SDK and kubectl reach the tuning service's kubeflow.org API
+        extra["kubeconfig"] = str(write_kubeconfig(state.root / "kubeconfig", launch.planned[TUNING].url))
     services = {name: planned.url for name, planned in launch.planned.items()}
     return Endpoints(services=services, platform="local", release="local", extra=extra)
 
