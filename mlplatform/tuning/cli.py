@@ -18,9 +18,12 @@ from mlplatform.tuning.store import OutputRetention
               help="The last bytes of each finished trial's output that are kept (served at .../trials/T/logs).")
 @click.option("--trial-logs-kept", type=click.IntRange(min=1), default=OutputRetention.kept, show_default=True,
               help="How many finished trials' output is kept; the oldest goes first.")
+@click.option("--watch-namespaces", default=None, envvar="MLP_WATCH_NAMESPACES",
+              help="Cluster mode: act as the controller of kubeflow.org Experiments in these namespaces "
+                   "(comma-separated; '*' for all). Unset: no controller.")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
-    trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int,
+    trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
 ) -> None:
     from mlplatform.service import serve as run
     from mlplatform.tuning.service import build_app, public_url
@@ -35,5 +38,6 @@ def serve(
         tuning_url=public_url(host, port),
         retention=OutputRetention(max_bytes=trial_log_bytes, kept=trial_logs_kept),
         max_body_bytes=max_body_bytes,
+        watch_namespaces=watch_namespaces,
     )
     run(app, host, port)

@@ -35,6 +35,7 @@ def public_url(host: str, port: int) -> str:
 def build_app(
     *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str,
     retention: OutputRetention = OutputRetention(), max_body_bytes: int = 1024 * 1024,
+    watch_namespaces: str | None = None,
 ) -> FastAPI:
     store = Store(db)
     task_runner = make_runner(runner, state_dir=state_dir, max_parallel=max_parallel)
@@ -46,12 +47,18 @@ def build_app(
     registry = CollectorRegistry()
     engine = Engine(store, backends, TuningMetrics(registry, store), retention)
 
+    controller = _controller(engine, watch_namespaces)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         engine.start()
+        if controller:
+            controller.start()
         try:
             yield
         finally:
+            if controller:
+                controller.stop()
             engine.stop()
             task_runner.close()
 
@@ -61,3 +68,13 @@ def build_app(
     add_resource_routes(app, tuning_resources(engine))  # kubeflow.org/v1beta1 for Katib's SDK and kubectl
     app.add_middleware(BodyLimit, default=max_body_bytes)
     return app
+
+
+def _controller(engine: Engine, watch_namespaces: str | None):
+    """Cluster mode (`--watch-namespaces`): the controller of Experiment objects in those namespaces."""
+    if not watch_namespaces:
+        return None
+    from mlplatform.kube import api_client
+    from mlplatform.tuning.controller import ExperimentController, watched_namespaces
+
+    return ExperimentController(engine, api_client(), watched_namespaces(watch_namespaces))
