@@ -86,4 +86,6 @@ def serve(app, host: str, port: int, log_level: str = "info") -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    # A request head up to 64 KiB (a KFP list filter, percent-encoded) reaches the app, which answers it in JSON.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                h11_max_incomplete_event_size=64 * 1024)

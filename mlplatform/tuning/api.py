@@ -24,6 +24,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlplatform import inputs
+from mlplatform.openapi import answer_validation_with_400, errors, request_body
+from mlplatform.tuning import bodies
 from mlplatform.tuning.collectors import MetricLog
 from mlplatform.tuning.engine import Conflict, Engine, NotFound
 from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, load_document, parse_experiment
@@ -33,10 +35,15 @@ from mlplatform.tuning.store import ExperimentExists
 PREFIX = "/api/v1"
 
 
+BODY_TYPES = ("application/json", "application/yaml")
+
+
 def add_routes(app: FastAPI, engine: Engine) -> None:
     _add_error_handlers(app)
+    answer_validation_with_400(app)
 
-    @app.post(f"{PREFIX}/experiments", status_code=201)
+    @app.post(f"{PREFIX}/experiments", status_code=201, responses=errors(400, 409, 413),
+              openapi_extra=request_body(bodies.EXPERIMENT, *BODY_TYPES, description="a Katib Experiment"))
     async def create_experiment(request: Request):
         document = await _document(request)
         return await run_in_threadpool(_create, engine, document)
@@ -50,38 +57,41 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
             "items": [item for item in items if item],
         }
 
-    @app.get(f"{PREFIX}/experiments/{{name}}")
+    @app.get(f"{PREFIX}/experiments/{{name}}", responses=errors(404))
     def get_experiment(name: str):
         return _experiment_view(engine, name, required=True)
 
-    @app.patch(f"{PREFIX}/experiments/{{name}}")
+    @app.patch(f"{PREFIX}/experiments/{{name}}", responses=errors(400, 404, 409, 413),
+               openapi_extra=request_body(bodies.COUNT_CHANGES, *BODY_TYPES))
     async def patch_experiment(name: str, request: Request):
         changes = _count_changes(await _document(request))
         await run_in_threadpool(engine.patch, name, changes)
         return await run_in_threadpool(_experiment_view, engine, name, True)
 
-    @app.delete(f"{PREFIX}/experiments/{{name}}")
+    @app.delete(f"{PREFIX}/experiments/{{name}}", responses=errors(404))
     def delete_experiment(name: str):
         engine.delete(name)
         return {"kind": "Status", "status": "Success", "details": {"name": name, "kind": "experiments"}}
 
-    @app.get(f"{PREFIX}/experiments/{{name}}/trials")
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials", responses=errors(404))
     def list_trials(name: str):
         _, experiment = engine.experiment(name)
         items = [trial_object(trial, experiment) for trial in engine.store.trials(name)]
         return {"apiVersion": API_VERSION, "kind": "TrialList", "items": items}
 
-    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}")
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}", responses=errors(404))
     def get_trial(name: str, trial: str):
         _, experiment = engine.experiment(name)
         return trial_object(_trial(engine, name, trial), experiment)
 
-    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}/logs", response_class=PlainTextResponse)
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}/logs", response_class=PlainTextResponse,
+             responses=errors(404))
     def get_trial_logs(name: str, trial: str):
         engine.experiment(name)
         return PlainTextResponse(engine.trial_output(_trial(engine, name, trial)))
 
-    @app.post(f"{PREFIX}/trials/{{trial}}/metrics")
+    @app.post(f"{PREFIX}/trials/{{trial}}/metrics", responses=errors(400, 404, 409, 413),
+              openapi_extra=request_body(bodies.METRICS, *BODY_TYPES))
     async def push_metrics(trial: str, request: Request):
         logs = _metric_logs(await _document(request))
         await run_in_threadpool(engine.push_metrics, trial, logs)

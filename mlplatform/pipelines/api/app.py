@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from mlplatform.inputs import BodyLimit, InputRejected, MiB
+from mlplatform.openapi import answer_validation_with_400
 from mlplatform.pipelines.api import experiments, pipelines, runs
 from mlplatform.pipelines.api.common import PREFIX, Services
 from mlplatform.pipelines.errors import ApiError
@@ -21,6 +23,12 @@ def create_app(services: Services, max_body_bytes: int = 1 * MiB, max_upload_byt
     app = FastAPI(title="mlplatform pipeline controller", description="Kubeflow Pipelines v2beta1 API subset")
     app.add_middleware(BodyLimit, default=max_body_bytes, limits={f"{PREFIX}/pipelines/upload": max_upload_bytes})
     app.state.max_upload_bytes = max_upload_bytes
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException):   # a body FastAPI cannot parse, a bad path
+        grpc_code = {404: 5, 405: 12}.get(error.status_code, 3)
+        return JSONResponse(error_body(str(error.detail), grpc_code), status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
 
     @app.exception_handler(InputRejected)
     async def rejected(_request: Request, error: InputRejected):
@@ -43,4 +51,5 @@ def create_app(services: Services, max_body_bytes: int = 1 * MiB, max_upload_byt
 
     for module in (experiments, pipelines, runs):
         app.include_router(module.router(services))
+    answer_validation_with_400(app)
     return app

@@ -20,7 +20,7 @@ class Services:
     engine: object  # mlplatform.pipelines.engine.controller.Engine
 
 
-FILTER_LIMITS = Limits(max_bytes=64 * 1024, max_depth=8)
+FILTER_LIMITS = Limits(max_bytes=4096, max_depth=8)
 
 
 def list_query(

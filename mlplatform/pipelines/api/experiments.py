@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 
-from mlplatform.pipelines.api import shapes
+from mlplatform.openapi import errors
+from mlplatform.pipelines.api import bodies, shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.errors import InvalidInput
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/experiments")
+    api = APIRouter(prefix=f"{PREFIX}/experiments", responses=errors(400, 404, 409, 413))
     store = services.store
 
     def shape(record):
         return shapes.experiment(record, store.last_run_created_at(record.id))
 
     @api.post("")
-    def create(body: dict = Body(...)):
+    def create(sent: bodies.Experiment):
+        body = sent.fields()
         name = (body.get("display_name") or "").strip()
         if not name:
             raise InvalidInput("experiment display_name is required")

@@ -5,10 +5,11 @@ Every package is validated before anything is stored, so a bad upload leaves not
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from mlplatform.inputs import parse_off_loop
-from mlplatform.pipelines.api import shapes
+from mlplatform.openapi import errors
+from mlplatform.pipelines.api import bodies, shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.package import PACKAGE_LIMITS, read_package, split_spec
@@ -62,7 +63,7 @@ def _spec_of(body: dict) -> tuple[dict, dict | None]:
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/pipelines")
+    api = APIRouter(prefix=f"{PREFIX}/pipelines", responses=errors(400, 404, 409, 413))
     store = services.store
 
     @api.post("/upload")
@@ -106,7 +107,8 @@ def router(services: Services) -> APIRouter:
         )
 
     @api.post("")
-    def create(body: dict = Body(...)):
+    def create(sent: bodies.Pipeline):
+        body = sent.fields()
         name = (body.get("name") or body.get("display_name") or "").strip()
         if not name:
             raise InvalidInput("the pipeline needs a name or display_name")
@@ -119,7 +121,8 @@ def router(services: Services) -> APIRouter:
         return shapes.pipeline(store.create_pipeline(record))
 
     @api.post("/create")
-    def create_with_version(body: dict = Body(...)):
+    def create_with_version(sent: bodies.PipelineWithVersion):
+        body = sent.fields()
         pipeline_body, version_body = body.get("pipeline") or {}, body.get("pipeline_version") or {}
         spec, platform = _spec_of(version_body)
         name = (
@@ -170,7 +173,8 @@ def router(services: Services) -> APIRouter:
         return {}
 
     @api.post("/{pipeline_id}/versions")
-    def create_version(pipeline_id: str, body: dict = Body(...)):
+    def create_version(pipeline_id: str, sent: bodies.PipelineVersion):
+        body = sent.fields()
         store.get_pipeline(pipeline_id)
         spec, platform = _spec_of(body)
         name = (body.get("name") or body.get("display_name") or "").strip()

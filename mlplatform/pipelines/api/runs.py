@@ -4,10 +4,11 @@ details, list, terminate, retry, archive, delete; plus the artifacts of a run (c
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
-from mlplatform.pipelines.api import shapes
+from mlplatform.openapi import errors
+from mlplatform.pipelines.api import bodies, shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.api.pipelines import validated
 from mlplatform.pipelines.errors import InvalidInput
@@ -17,11 +18,12 @@ from mlplatform.pipelines.store import Run
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/runs")
+    api = APIRouter(prefix=f"{PREFIX}/runs", responses=errors(400, 404, 409, 413))
     store, engine = services.store, services.engine
 
     @api.post("")
-    def create(body: dict = Body(...), experiment_id: str = Query("")):
+    def create(sent: bodies.Run, experiment_id: str = Query("")):
+        body = sent.fields()
         run = _new_run(services, body, experiment_id)
         store.add_run(run)
         engine.submit(run.id)

@@ -28,7 +28,7 @@ def read_package(content: bytes) -> tuple[dict, dict | None]:
     except UnicodeDecodeError as error:
         raise InvalidInput(f"the pipeline package is not YAML or JSON: {error}") from None
     except InputRejected as error:
-        raise InvalidInput(str(error)) from None
+        raise InvalidInput(str(error).replace("is not valid YAML", "is not YAML or JSON")) from None
     if not documents or not isinstance(documents[0], dict):
         raise InvalidInput(
             "the pipeline package is empty or not a mapping; upload the YAML kfp.compiler wrote"
