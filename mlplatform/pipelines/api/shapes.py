@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mlplatform.pipelines.store import Experiment, Pipeline, PipelineVersion, Run, Task
+from mlplatform.pipelines.store import Experiment, Pipeline, PipelineVersion, RecurringRun, Run, Task
 
 
 def timestamp(epoch: float | None) -> str | None:
@@ -62,6 +62,7 @@ def run(record: Run, tasks: list[Task] | None = None) -> dict:
     shape = {
         "experiment_id": record.experiment_id,
         "run_id": record.id,
+        "recurring_run_id": record.recurring_run_id,
         "display_name": record.display_name,
         "description": record.description,
         "storage_state": record.storage_state,
@@ -133,3 +134,35 @@ def _artifact_lists(artifacts: dict) -> dict:
 
 def _with_platform(spec: dict, platform: dict | None) -> dict:
     return {"pipeline_spec": spec, "platform_spec": platform} if platform else spec
+
+
+def recurring_run(record: RecurringRun) -> dict:
+    kind, schedule = next(iter(record.trigger.items()))
+    trigger = {key: value for key, value in schedule.items() if key != "anchor"}
+    for key in ("start_time", "end_time"):
+        trigger[key] = timestamp(trigger.get(key))
+    return {
+        "recurring_run_id": record.id,
+        "display_name": record.display_name,
+        "description": record.description,
+        "experiment_id": record.experiment_id,
+        "pipeline_version_reference": {
+            "pipeline_id": record.pipeline_id,
+            "pipeline_version_id": record.pipeline_version_id,
+        }
+        if record.pipeline_version_id
+        else None,
+        "pipeline_spec": None
+        if record.pipeline_version_id
+        else _with_platform(record.pipeline_spec, record.platform_spec),
+        "runtime_config": {"parameters": record.parameters, "pipeline_root": record.pipeline_root},
+        "service_account": record.service_account,
+        "trigger": {kind: trigger},
+        "mode": "ENABLE" if record.enabled else "DISABLE",
+        "max_concurrency": str(record.max_concurrency),
+        "no_catchup": record.no_catchup,
+        "status": "ENABLED" if record.enabled else "DISABLED",
+        "created_at": timestamp(record.created_at),
+        "updated_at": timestamp(record.updated_at),
+        "next_fire_at": timestamp(record.next_fire_at),
+    }

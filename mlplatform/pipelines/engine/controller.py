@@ -22,17 +22,29 @@ from mlplatform.pipelines.artifacts import ArtifactRoot
 from mlplatform.pipelines.engine.attempts import ExecutorTasks
 from mlplatform.pipelines.engine.dag import RunDriver, dag_outputs
 from mlplatform.pipelines.engine.layout import make_layout
+from mlplatform.pipelines.engine.schedule import next_fire
 from mlplatform.pipelines.engine.states import FINAL, finish
 from mlplatform.pipelines.errors import FailedPrecondition
 from mlplatform.pipelines.ir.placeholders import RunContext
 from mlplatform.pipelines.ir.spec import PipelineIR
-from mlplatform.pipelines.store import Run, Store, Task
+from mlplatform.pipelines.store import RecurringRun, Run, Store, Task
 from mlplatform.runners.base import Runner
 
 log = logging.getLogger("mlplatform.pipelines")
 
 _IDLE_SECONDS = 1.0
 _RUN_FINAL = ("SUCCEEDED", "FAILED", "CANCELED")
+_RUN_TEMPLATE_FIELDS = (
+    "experiment_id",
+    "description",
+    "pipeline_version_id",
+    "pipeline_id",
+    "pipeline_spec",
+    "platform_spec",
+    "parameters",
+    "pipeline_root",
+    "service_account",
+)
 
 
 class Engine:
@@ -45,6 +57,7 @@ class Engine:
         self._events: queue.Queue = queue.Queue()
         self._wakeups: dict[str, float] = {}
         self._irs: dict[str, PipelineIR] = {}
+        self._last_recurring_check = 0.0
         self.stopped = threading.Event()
         self.executors = ExecutorTasks(self)
         self._thread = threading.Thread(target=self._loop, name="pipeline-scheduler", daemon=True)
@@ -119,6 +132,9 @@ class Engine:
                     dirty.add(run_id)
             for run_id in dirty:
                 self._reconcile_safely(run_id)
+            if now - self._last_recurring_check >= _IDLE_SECONDS:
+                self._last_recurring_check = now
+                self._fire_recurring_safely(now)
 
     def _next_event(self):
         timeout = _IDLE_SECONDS
@@ -175,6 +191,34 @@ class Engine:
             self._irs.pop(run_id, None)
             if self.metrics:
                 self.metrics.run_finished(settled.state)
+
+    # --- recurring runs -----------------------------------------------------------------------
+
+    def _fire_recurring_safely(self, now: float) -> None:
+        try:
+            for recurring in self.store.due_recurring_runs(now):
+                self._fire(recurring, now)
+        except Exception:
+            log.exception("pipeline controller: firing recurring runs failed")
+
+    def _fire(self, recurring: RecurringRun, now: float) -> None:
+        """Start the run a due trigger asks for, unless max_concurrency runs are still active (then the
+        time stays due and fires when one finishes). With no_catchup, missed times are skipped."""
+        if self.store.active_runs_of(recurring.id) >= recurring.max_concurrency:
+            return
+        scheduled = recurring.next_fire_at
+        following = next_fire(recurring.trigger, now if recurring.no_catchup else scheduled)
+        run = Run(
+            **{field: getattr(recurring, field) for field in _RUN_TEMPLATE_FIELDS},
+            display_name=f"{recurring.display_name} {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(scheduled))}",  # noqa: E501
+            recurring_run_id=recurring.id,
+            scheduled_at=None,
+            state="PENDING",
+            state_history=[],
+            outputs={},
+        )
+        if self.store.fire(recurring, run, following):
+            self.submit(run.id)
 
     def ir_of(self, run: Run) -> PipelineIR:
         if run.id not in self._irs:

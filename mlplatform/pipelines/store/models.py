@@ -93,6 +93,7 @@ class Run(Base):
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     state_history: Mapped[list] = mapped_column(JSON, default=list)
     outputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    recurring_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
 
 
 class Task(Base):
@@ -122,3 +123,29 @@ class Task(Base):
     log: Mapped[str] = mapped_column(Text, default="")  # kept when each attempt ends
     # The current attempt's files and policies, so a restarted controller can still read its outputs.
     launch: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class RecurringRun(Base):
+    """A run template and its trigger. `next_fire_at` moves forward in the same transaction that stores
+    the run it fired, so a restarted controller never fires the same time twice."""
+
+    __tablename__ = "recurring_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    pipeline_version_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    pipeline_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    pipeline_spec: Mapped[dict] = mapped_column(JSON)
+    platform_spec: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    parameters: Mapped[dict] = mapped_column(JSON, default=dict)
+    pipeline_root: Mapped[str] = mapped_column(Text, default="")
+    service_account: Mapped[str] = mapped_column(String(255), default="")
+    trigger: Mapped[dict] = mapped_column(JSON)  # {"cron_schedule": ...} or {"periodic_schedule": ...}
+    max_concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    no_catchup: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_fire_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)

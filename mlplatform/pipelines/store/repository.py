@@ -6,14 +6,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mlplatform.pipelines.errors import AlreadyExists, FailedPrecondition, NotFound
 from mlplatform.pipelines.store.listing import ListQuery, Page, list_page
-from mlplatform.pipelines.store.models import Base, Experiment, Pipeline, PipelineVersion, Run, Task
+from mlplatform.pipelines.store.models import (
+    Base,
+    Experiment,
+    Pipeline,
+    PipelineVersion,
+    RecurringRun,
+    Run,
+    Task,
+)
 
 DEFAULT_EXPERIMENT = "Default"
 ACTIVE_RUN_STATES = ("PENDING", "RUNNING", "CANCELING")
@@ -42,6 +50,14 @@ _VERSION_COLUMNS = {
     "id": PipelineVersion.id,
     "pipeline_version_id": PipelineVersion.id,
 }
+_RECURRING_COLUMNS = {
+    "display_name": RecurringRun.display_name,
+    "name": RecurringRun.display_name,
+    "created_at": RecurringRun.created_at,
+    "id": RecurringRun.id,
+    "recurring_run_id": RecurringRun.id,
+    "experiment_id": RecurringRun.experiment_id,
+}
 _RUN_COLUMNS = {
     "display_name": Run.display_name,
     "name": Run.display_name,
@@ -61,6 +77,7 @@ class Store:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         Base.metadata.create_all(engine)
+        _add_missing_columns(engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -278,6 +295,71 @@ class Store:
             session.execute(delete(Task).where(Task.run_id == run_id))
             session.execute(delete(Run).where(Run.id == run_id))
 
+    # --- recurring runs -----------------------------------------------------------------------
+
+    def add_recurring_run(self, recurring: RecurringRun) -> RecurringRun:
+        with self.session() as session:
+            session.add(recurring)
+        return recurring
+
+    def get_recurring_run(self, recurring_run_id: str) -> RecurringRun:
+        with self.session() as session:
+            recurring = session.get(RecurringRun, recurring_run_id)
+        if recurring is None:
+            raise NotFound(f"recurring run {recurring_run_id} not found")
+        return recurring
+
+    def list_recurring_runs(self, query: ListQuery, experiment_id: str = "") -> Page:
+        statement = select(RecurringRun)
+        if experiment_id:
+            statement = statement.where(RecurringRun.experiment_id == experiment_id)
+        with self.session() as session:
+            return list_page(session, statement, _RECURRING_COLUMNS, query, RecurringRun.created_at)
+
+    def update_recurring_run(self, recurring_run_id: str, **values) -> None:
+        self.get_recurring_run(recurring_run_id)
+        with self.session() as session:
+            session.execute(
+                update(RecurringRun)
+                .where(RecurringRun.id == recurring_run_id)
+                .values(updated_at=time.time(), **values)
+            )
+
+    def delete_recurring_run(self, recurring_run_id: str) -> None:
+        self.get_recurring_run(recurring_run_id)
+        with self.session() as session:
+            session.execute(delete(RecurringRun).where(RecurringRun.id == recurring_run_id))
+
+    def due_recurring_runs(self, now: float) -> list[RecurringRun]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(RecurringRun).where(
+                        RecurringRun.enabled.is_(True), RecurringRun.next_fire_at <= now
+                    )
+                )
+            )
+
+    def active_runs_of(self, recurring_run_id: str) -> int:
+        with self.session() as session:
+            return session.scalar(
+                select(func.count())
+                .select_from(Run)
+                .where(Run.recurring_run_id == recurring_run_id, Run.state.in_(ACTIVE_RUN_STATES))
+            )
+
+    def fire(self, recurring: RecurringRun, run: Run | None, next_fire_at: float | None) -> bool:
+        """Store the run and move the trigger on, together; False when another firing got there first."""
+        with self.session() as session:
+            moved = session.execute(
+                update(RecurringRun)
+                .where(RecurringRun.id == recurring.id, RecurringRun.next_fire_at == recurring.next_fire_at)
+                .values(next_fire_at=next_fire_at)
+            ).rowcount
+            if moved and run is not None:
+                session.add(run)
+            return bool(moved)
+
     # --- tasks --------------------------------------------------------------------------------
 
     def tasks_of(self, run_id: str) -> list[Task]:
@@ -312,3 +394,11 @@ class Store:
     def count_by_state(self, model) -> dict[str, int]:
         with self.session() as session:
             return dict(session.execute(select(model.state, func.count()).group_by(model.state)).all())
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a database was created (create_all makes only missing tables)."""
+    present = {column["name"] for column in inspect(engine).get_columns("runs")}
+    if "recurring_run_id" not in present:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE runs ADD COLUMN recurring_run_id VARCHAR(36)"))
