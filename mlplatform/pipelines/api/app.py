@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 
 from mlplatform.inputs import BodyLimit, InputRejected, MiB
 from mlplatform.openapi import answer_validation_with_400
-from mlplatform.pipelines.api import experiments, pipelines, runs
+from mlplatform.pipelines.api import experiments, pipelines, recurring_runs, runs
 from mlplatform.pipelines.api.common import PREFIX, Services
 from mlplatform.pipelines.errors import ApiError
 
@@ -49,7 +49,7 @@ def create_app(services: Services, max_body_bytes: int = 1 * MiB, max_upload_byt
     def healthz():
         return {"multi_user": False, "pipeline_store": "sql"}
 
-    for module in (experiments, pipelines, runs):
+    for module in (experiments, pipelines, runs, recurring_runs):
         app.include_router(module.router(services))
     answer_validation_with_400(app)
     return app

@@ -24,7 +24,7 @@ def router(services: Services) -> APIRouter:
     @api.post("")
     def create(sent: bodies.Run, experiment_id: str = Query("")):
         body = sent.fields()
-        run = _new_run(services, body, experiment_id)
+        run = new_run(services, body, experiment_id)
         store.add_run(run)
         engine.submit(run.id)
         return shapes.run(run)
@@ -103,7 +103,7 @@ def router(services: Services) -> APIRouter:
     return api
 
 
-def _new_run(services: Services, body: dict, experiment_id: str) -> Run:
+def new_run(services: Services, body: dict, experiment_id: str) -> Run:
     """Check everything a run needs before anything is stored: spec, parameters, experiment."""
     store = services.store
     reference = body.get("pipeline_version_reference") or {}
