@@ -6,6 +6,13 @@ Every task has a directory `<state_dir>/<name>/` holding:
   pid           the process group leader: "<pid> <start time in clock ticks>", so a reused pid is not mistaken for it
   exit_code     written by the task's shell wrapper when the command ends
   cancelled     present when the task was cancelled
+  tmp/          the task's private temporary directory (TMPDIR, TMP and TEMP point at it)
+
+A task runs in its own directory (unless its spec names another) with that private TMPDIR. With
+`ProcessLimits`, util-linux `prlimit` caps its address space, open files, processes and CPU time.
+This is a convenience that keeps a runaway trial from hurting the machine: it is NOT a security
+boundary. The task runs as the service's user and can read and write what the service can. The
+Kubernetes runner is the boundary (a Pod per task, its own ServiceAccount, namespace and limits).
 
 A small shell wrapper records the exit code, so a task started by a runner that has since died still
 reports its real result to the next runner that opens the same state directory.
@@ -21,7 +28,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mlplatform.runners.base import Runner, TaskNotFound, TaskSpec, TaskState, TaskStatus
@@ -32,10 +39,31 @@ _KILL_GRACE_SECONDS = 5.0
 _POLL_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class ProcessLimits:
+    """Resource limits for each local task (setrlimit through `prlimit`); None leaves a limit as it is."""
+
+    address_space_bytes: int | None = None
+    open_files: int | None = None
+    processes: int | None = None
+    cpu_seconds: int | None = None
+
+    def command_prefix(self) -> list[str]:
+        flags = [f"--{flag}={value}" for flag, value in (
+            ("as", self.address_space_bytes), ("nofile", self.open_files), ("nproc", self.processes),
+            ("cpu", self.cpu_seconds)) if value is not None]
+        if not flags:
+            return []
+        prlimit = shutil.which("prlimit")
+        if prlimit is None:
+            raise ValueError("local task limits need util-linux's prlimit on PATH (apt-get install util-linux)")
+        return [prlimit, *flags, "--"]
+
+
 class LocalRunner(Runner):
     kind = "local"
 
-    def __init__(self, state_dir: str | Path, max_parallel: int = 4):
+    def __init__(self, state_dir: str | Path, max_parallel: int = 4, limits: ProcessLimits | None = None):
         if max_parallel < 1:
             raise ValueError("max_parallel must be at least 1")
         if not Path(state_dir).is_absolute():   # tasks run in their own directories (DESIGN §10, Paths)
@@ -43,6 +71,7 @@ class LocalRunner(Runner):
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.max_parallel = max_parallel
+        self._limit_prefix = (limits or ProcessLimits()).command_prefix()
         self._queue: queue.Queue[TaskSpec | None] = queue.Queue()
         self._lock = threading.Lock()
         self._processes: dict[str, subprocess.Popen] = {}
@@ -163,11 +192,14 @@ class LocalRunner(Runner):
 
     def _run(self, spec: TaskSpec) -> None:
         directory = self._dir(spec.name)
-        env = {**os.environ, **spec.env, "MLP_TASK_DIR": str(directory)}
+        private_tmp = directory / "tmp"
+        private_tmp.mkdir(mode=0o700, exist_ok=True)
+        env = {**os.environ, **spec.env, "MLP_TASK_DIR": str(directory),
+               "TMPDIR": str(private_tmp), "TMP": str(private_tmp), "TEMP": str(private_tmp)}
         with open(directory / "output.log", "ab") as output:
             try:
                 process = subprocess.Popen(
-                    ["/bin/sh", "-c", _WRAPPER, "sh", *spec.command],
+                    [*self._limit_prefix, "/bin/sh", "-c", _WRAPPER, "sh", *spec.command],
                     cwd=spec.workdir or directory,
                     env=env,
                     stdin=subprocess.DEVNULL,
