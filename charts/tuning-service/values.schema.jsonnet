@@ -9,4 +9,9 @@ s.chart('tuning-service', s.workload {
   database: s.database,
   persistence: s.persistence,
   rbac: s.object({ create: s.boolean() }),
+  controller: s.object({
+    enabled: s.boolean('Act as the controller of kubeflow.org Experiments.'),
+    namespaces: s.array(s.k8sName, uniqueItems=true),
+    allNamespaces: s.boolean('Every namespace, through a ClusterRole.'),
+  }),
 })

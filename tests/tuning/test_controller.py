@@ -9,6 +9,7 @@ import pytest
 import requests
 from kubernetes import client
 
+from tests.tuning.test_chart_and_crds import crds
 from tests.tuning.test_kubernetes_trials import NAMESPACE, branin_jobs
 
 GROUP, VERSION = "kubeflow.org", "v1beta1"
@@ -17,8 +18,8 @@ GROUP, VERSION = "kubeflow.org", "v1beta1"
 @pytest.fixture
 def controller(kube_api, start_tuning):
     kube_api.server.run_jobs = True
-    for kind in ("Experiment", "Trial", "Suggestion"):
-        kube_api.server.add_crd(GROUP, VERSION, kind, status_subresource=True)
+    for crd in crds().values():  # the chart's own CRDs
+        kube_api.server.create(crd)
     service = start_tuning(
         env={"POD_NAMESPACE": NAMESPACE},
         extra_args=["--runner", "kubernetes", "--watch-namespaces", NAMESPACE],
