@@ -475,6 +475,16 @@ class Engine:
         self.store.keep_output(trial.name, output, self.retention)
         return output
 
+    def metric_history(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]:
+        """Every value the trial reported, in order: stored once it finished, read live while it runs."""
+        if trial.state.finished or experiment.collector.kind == "Push":
+            return self.store.metric_logs(trial.name)
+        try:
+            return self._backend(experiment).metric_logs(experiment, trial)
+        except Exception as error:  # the task is gone or its controller does not answer: nothing to plot yet
+            log.warning("trial %s: cannot read its metrics: %s", trial.name, error)
+            return []
+
     def trial_output(self, trial: TrialRecord) -> str:
         """A running trial's output so far, or what was kept of a finished one."""
         if not trial.state.finished:
@@ -511,6 +521,8 @@ class Engine:
                 started_at=started,
                 completed_at=now,
             )
+            if experiment.collector.kind != "Push" and logs:  # pushed ones are stored as they arrive
+                self.store.add_metric_logs(trial.name, logs)  # the history dashboards plot
             self._tell(experiment, trial, state, value)
             self.store.update_trial(trial.name, told=True)
         with self._guard:

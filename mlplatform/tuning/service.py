@@ -14,6 +14,7 @@ from mlplatform.kubeapi import add_resource_routes
 from mlplatform.runners import make_runner
 from mlplatform.service import add_operational_routes
 from mlplatform.tuning.api import add_routes
+from mlplatform.tuning.dashboard_api import add_dashboard_routes
 from mlplatform.tuning.engine import Engine
 from mlplatform.tuning.monitoring import TuningMetrics
 from mlplatform.tuning.resources import tuning_resources
@@ -65,6 +66,7 @@ def build_app(
     app = FastAPI(title="mlplatform tuning service", lifespan=lifespan)
     add_operational_routes(app, ready=engine.not_ready, registry=registry)
     add_routes(app, engine)
+    add_dashboard_routes(app, engine)
     add_resource_routes(app, tuning_resources(engine))  # kubeflow.org/v1beta1 for Katib's SDK and kubectl
     app.add_middleware(BodyLimit, default=max_body_bytes)
     return app

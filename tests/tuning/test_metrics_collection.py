@@ -4,6 +4,7 @@ trials that never report their objective (MetricsUnavailable, counted against ma
 from pathlib import Path
 
 import pytest
+import requests
 
 from mlplatform.tuning.collectors import Collector, MetricLog, objective_value, observation
 from mlplatform.tuning.spec import DEFAULT_METRICS_FILTER, MetricsCollector, Objective
@@ -159,6 +160,25 @@ def test_file_collector_gives_each_trial_its_own_copy_of_an_absolute_path(tuning
         expected = (lr(trial) - 0.3) ** 2 + 1 / 3
         assert float(metric(trial["status"]["observation"], "loss", "latest")) == pytest.approx(expected)
     assert not Path(shared).exists()
+    check_trial_metrics(tuning, "file-private")
+
+
+def check_trial_metrics(tuning, name: str) -> None:
+    """The dashboard's one call: every trial's parameters and its whole loss history (3 epochs)."""
+    response = requests.get(f"{tuning.url}/api/v1/experiments/{name}/trial-metrics", timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["parameters"] == ["lr"] and len(body["trials"]) == 4
+    for trial in body["trials"]:
+        rate = float(trial["parameters"]["lr"])
+        history = trial["metrics"]["loss"]
+        assert [point["step"] for point in history] == [0, 1, 2]
+        assert [point["value"] for point in history] == pytest.approx(
+            [(rate - 0.3) ** 2 + 1.0 / epoch for epoch in (1, 2, 3)]
+        )
+        assert trial["objective"] == pytest.approx(history[-1]["value"])  # minimize: the lowest, the last
+    missing = requests.get(f"{tuning.url}/api/v1/experiments/nope/trial-metrics", timeout=30)
+    assert missing.status_code == 404
 
 
 def test_pushed_metrics(tuning):
