@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from tests.support.kubeapi import errors, protobuf
+from tests.support.kubeapi import errors, protobuf, reviews
 from tests.support.kubeapi.errors import ApiError
 from tests.support.kubeapi.resources import ResourceType
 from tests.support.kubeapi.selectors import selector_matcher
@@ -140,6 +140,9 @@ class KubeApiHandler(BaseHTTPRequestHandler):
             return self._send_text(200, "ok")
         if path == "/version":
             return self._send_json(200, self.api.version_info())
+        review = tuple(segments[1:4])
+        if method == "POST" and segments[:1] == ["apis"] and review in (reviews.AUTHENTICATION, reviews.AUTHORIZATION):
+            return self._send_json(201, self.api.reviews.answer(review[2], body))
         if method == "GET" and (segments in (["api"], ["apis"]) or segments[:1] == ["openapi"]):
             return self._send_json(*self.api.root_discovery(path))
         if segments[:1] == ["api"] and len(segments) >= 2:

@@ -17,6 +17,7 @@ from tests.support.kubeapi.executor import JobExecutor
 from tests.support.kubeapi.handler import KubeApiHandler, Request
 from tests.support.kubeapi.kubelet import KubeletLite
 from tests.support.kubeapi.resources import ResourceType, ResourceTypes
+from tests.support.kubeapi.reviews import Reviews
 from tests.support.kubeapi.selectors import match_labels_selector
 from tests.support.kubeapi.store import Store
 
@@ -48,6 +49,7 @@ class KubeApiServer:
         self.executor = JobExecutor(self)
         self.kubelet_lite = KubeletLite()
         self.store.reactors += [self.executor.react, self.kubelet_lite.react]
+        self.reviews = Reviews(self)   # TokenReview (add_token) and SubjectAccessReview (RBAC in the store)
         handler = type("Handler", (KubeApiHandler,), {"api": self})
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
