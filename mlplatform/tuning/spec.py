@@ -58,6 +58,62 @@ TRIAL_METADATA_REFERENCE = re.compile(
 )
 
 
+ANY = None  # a field whose content is not checked here (a Job, labels, NAS settings)
+_SETTINGS = [{"name": ANY, "value": ANY}]
+_ALGORITHM = {"algorithmName": ANY, "algorithmSettings": _SETTINGS}
+# Katib's ExperimentSpec, field by field (as its CRD declares them): anything else is refused, as the API
+# server refuses unknown fields under strict field validation (kubectl's default), never stored.
+SPEC_FIELDS = {
+    "parameters": [{
+        "name": ANY, "parameterType": ANY,
+        "feasibleSpace": {"min": ANY, "max": ANY, "step": ANY, "list": ANY, "distribution": ANY},
+    }],
+    "objective": {
+        "type": ANY, "goal": ANY, "objectiveMetricName": ANY, "additionalMetricNames": ANY,
+        "metricStrategies": [{"name": ANY, "value": ANY}],
+    },
+    "algorithm": _ALGORITHM,
+    "earlyStopping": _ALGORITHM,
+    "trialTemplate": {
+        "retain": ANY, "trialSpec": ANY,
+        "configMap": {"configMapName": ANY, "configMapNamespace": ANY, "templatePath": ANY},
+        "trialParameters": [{"name": ANY, "description": ANY, "reference": ANY}],
+        "primaryPodLabels": ANY, "primaryContainerName": ANY, "successCondition": ANY, "failureCondition": ANY,
+    },
+    "parallelTrialCount": ANY, "maxTrialCount": ANY, "maxFailedTrialCount": ANY,
+    "metricsCollectorSpec": {
+        "source": {
+            "fileSystemPath": {"path": ANY, "kind": ANY, "format": ANY},
+            "filter": {"metricsFormat": ANY},
+            "httpGet": ANY,
+        },
+        "collector": {"kind": ANY, "customCollector": ANY},
+    },
+    "nasConfig": ANY,
+    "resumePolicy": ANY,
+}
+TOP_LEVEL_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+
+
+def unknown_fields(node: Any, schema: Any, path: str) -> list[str]:
+    """`path.field: unknown field` for every field of `node` that `schema` (SPEC_FIELDS' shape) lacks."""
+    if schema is ANY:
+        return []
+    if isinstance(schema, list):
+        items = node if isinstance(node, list) else []
+        return [problem for index, item in enumerate(items) for problem in unknown_fields(item, schema[0], f"{path}[{index}]")]
+    if not isinstance(node, dict):
+        return []
+    problems = []
+    for key, value in node.items():
+        if key not in schema:
+            problems.append(f"{path}.{key}: unknown field (Katib's {path.rsplit('.', 1)[-1] or 'spec'} has "
+                            f"{', '.join(schema)})")
+        else:
+            problems.extend(unknown_fields(value, schema[key], f"{path}.{key}"))
+    return problems
+
+
 class SpecError(ConfigError):
     """The experiment cannot run as written; `problems` lists every reason."""
 
@@ -173,6 +229,7 @@ def parse_experiment(document: Any) -> Experiment:
     name = manifest["metadata"].get("name")
     if spec.get("nasConfig") is not None:
         raise SpecError([NAS_REFUSED])
+    problems.extend(unknown_fields(spec, SPEC_FIELDS, "spec"))
     resume_policy = _resume_policy(spec, problems)
     parameters = _parameters(spec.get("parameters"), problems)
     objective = _objective(spec, problems)
@@ -231,6 +288,9 @@ def _manifest(document: Any, problems: list[str]) -> dict | None:
             metadata["namespace"] = plain.pop("namespace")
         manifest = {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": plain}
     manifest.pop("status", None)
+    for key in manifest:
+        if key not in TOP_LEVEL_FIELDS:
+            problems.append(f"{key}: unknown field (an Experiment has {', '.join(TOP_LEVEL_FIELDS)})")
     metadata = manifest.get("metadata")
     if not isinstance(metadata, dict):
         metadata = manifest["metadata"] = {}

@@ -111,6 +111,14 @@ def bogus_resume_policy(m):
     m["spec"]["resumePolicy"] = "Bogus"
 
 
+def unknown_field(m):
+    m["spec"]["maxTrialCont"] = 3  # a typo Katib's CRD refuses under strict field validation
+
+
+def unknown_nested_field(m):
+    m["spec"]["parameters"][0]["feasibleSpace"]["mni"] = "0.01"
+
+
 def unsupported_distribution(m):
     m["spec"]["parameters"][0]["feasibleSpace"]["distribution"] = "normal"
 
@@ -199,6 +207,8 @@ CASES = [
     (nas, "NAS is not supported"),
     (bogus_resume_policy, "'Bogus' is an invalid ResumePolicyType"),
     (unsupported_distribution, "distribution 'normal' is not supported"),
+    (unknown_field, "spec.maxTrialCont: unknown field"),
+    (unknown_nested_field, "spec.parameters[0].feasibleSpace.mni: unknown field"),
     (min_above_max, "min 0.5 is greater than max 0.1"),
     (empty_grid, "feasibleSpace.list must list at least one value"),
     (grid_double_without_step, "the grid of a double needs feasibleSpace.step"),

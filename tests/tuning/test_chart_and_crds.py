@@ -52,6 +52,15 @@ def test_the_controller_watches_the_namespaces_its_values_name(chart_suite, valu
     assert rbac(objects) == roles
 
 
+def test_the_all_namespaces_render_validates_strictly(chart_suite):
+    """Not in the ci/ matrix: the policy suite allows no ClusterRole there, and this one is opt-in."""
+    objects = chart_suite.objects(Render("tuning-service", set_values=("controller.allNamespaces=true",)))
+    for version in (KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1]):
+        assert [error for obj in objects for error in validation_errors(obj, version)] == []
+    [role] = [obj for obj in objects if obj["kind"] == "ClusterRole"]
+    assert {group for rule in role["rules"] for group in rule["apiGroups"]} == {"kubeflow.org"}
+
+
 def test_the_schema_refuses_a_bad_namespace(chart_suite):
     refusal = chart_suite.refusal(Render("tuning-service", set_values=("controller.namespaces={Team_A}",)))
     assert "controller.namespaces" in refusal
@@ -113,3 +122,21 @@ def test_the_experiment_crd_knows_every_field_of_katibs_examples(example):
     assert _pruned(manifest, schema, "") == []
     manifest["spec"]["maxTrialCont"] = 3  # a typo is what the API server prunes (or refuses, strictly)
     assert _pruned(manifest, schema, "") == [".spec.maxTrialCont"]
+
+
+def _crd_fields(schema: dict):
+    """The CRD's spec schema in SPEC_FIELDS' shape: nested dicts, [item] for arrays, None for open values."""
+    if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("type") not in ("object", "array"):
+        return None
+    if schema["type"] == "array":
+        return [_crd_fields(schema["items"])] if schema["items"].get("type") == "object" else None
+    if "properties" not in schema:
+        return None
+    return {key: _crd_fields(child) for key, child in schema["properties"].items()}
+
+
+def test_the_service_refuses_exactly_the_fields_the_crd_does_not_know():
+    from mlplatform.tuning.spec import SPEC_FIELDS
+
+    schema = crds()["experiments.kubeflow.org.yaml"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert _crd_fields(schema["properties"]["spec"]) == SPEC_FIELDS
