@@ -9,12 +9,13 @@
     bayesianoptimization  GPSampler (needs torch)        random_state, n_initial_points, base_estimator (GP);
                                                          acq_func, acq_optimizer: accepted, unused (log EI)
     sobol                 QMCSampler(qmc_type="sobol")   random_state
-    hyperband             RandomSampler + HyperbandPruner  random_state, resource_name (required), eta, r_l
+    hyperband             RandomSampler + HyperbandPruner  random_state, resource_name and r_l (required), eta
 
-`hyperband` as Katib defines it: `resource_name` names an int or double parameter, the budget a trial
-trains for (epochs, say). Every trial gets that parameter's max; Optuna's HyperbandPruner, with
-min_resource r_l (default 1) and reduction_factor eta (default 3), stops the trials whose reported
-objective values lag behind their bracket, which is how Katib's successive halving cuts budgets.
+`hyperband` as Katib defines it: `resource_name` names the parameter that is a trial's budget (epochs,
+say) and `r_l` is the most any trial gets (both required); `eta` is the reduction factor (default 3).
+Every trial gets r_l of its resource (the parameter's feasibleSpace is not used, as in Katib); Optuna's
+HyperbandPruner (max_resource r_l, reduction_factor eta) stops the trials whose reported objective
+values lag behind their bracket, which is how Katib's successive halving cuts budgets.
 `pbt` is refused: population based training hands checkpoints between running trials, which
 ask-and-tell has no place for.
 
@@ -61,7 +62,7 @@ SETTINGS: dict[str, dict[str, str]] = {
     },
 }
 SETTINGS["sobol"] = {"random_state": "int"}
-SETTINGS["hyperband"] = {"random_state": "int", "resource_name": "text", "eta": "positive", "r_l": "positive"}
+SETTINGS["hyperband"] = {"random_state": "int", "resource_name": "text", "eta": "positive", "r_l": "positive-number"}
 REFUSED = {
     "pbt": "pbt (population based training) is not supported: its trials hand checkpoints to each other, "
     "which Optuna's ask-and-tell cannot do; use tpe, cmaes, random or hyperband",
@@ -165,18 +166,16 @@ def _grid_problems(parameters: tuple[Parameter, ...]) -> list[str]:
 def _hyperband_problems(algorithm: Algorithm, parameters: tuple[Parameter, ...]) -> list[str]:
     path = "spec.algorithm.algorithmSettings"
     resource = algorithm.settings.get("resource_name")
-    numeric = {parameter.name: parameter for parameter in parameters if parameter.type in ("int", "double")}
-    if resource is None:
-        return [f"{path}: hyperband needs resource_name, the int or double parameter that sets a trial's budget"]
+    numeric = {parameter.name for parameter in parameters if parameter.type in ("int", "double")}
+    if resource is None or "r_l" not in algorithm.settings:
+        return [f"{path}: hyperband needs resource_name (the int or double parameter that is a trial's budget) "
+                "and r_l (the most any trial gets); Katib: r_l and resource_name must be set"]
     if resource not in numeric:
         return [f"{path}: resource_name {resource!r} is not an int or double parameter in spec.parameters"]
-    problems = []
-    eta, r_l = algorithm.settings.get("eta", "3"), algorithm.settings.get("r_l", "1")
+    eta = algorithm.settings.get("eta", "3")
     if _valid_setting("positive", eta) and int(eta) < 2:
-        problems.append(f"{path}: eta={eta} must be at least 2 (the reduction factor)")
-    if _valid_setting("positive", r_l) and int(r_l) > numeric[resource].high:
-        problems.append(f"{path}: r_l={r_l} is greater than the max of {resource} ({numeric[resource].high:g})")
-    return problems
+        return [f"{path}: eta={eta} must be at least 2 (the reduction factor)"]
+    return []
 
 
 def hyperband_conflict(experiment: Experiment) -> str | None:
@@ -228,8 +227,11 @@ def search_space(experiment: Experiment) -> dict:
     space = distributions(experiment.parameters)
     if experiment.algorithm.name == "hyperband":
         resource = experiment.parameter(experiment.algorithm.settings["resource_name"])
-        high = int(resource.high) if resource.type == "int" else resource.high
-        space[resource.name] = (IntDistribution if resource.type == "int" else FloatDistribution)(high, high)
+        budget = float(experiment.algorithm.settings["r_l"])
+        if resource.type == "int":
+            space[resource.name] = IntDistribution(max(round(budget), 1), max(round(budget), 1))
+        else:
+            space[resource.name] = FloatDistribution(budget, budget)
     return space
 
 
@@ -292,10 +294,9 @@ def make_pruner(experiment: Experiment):
     """HyperbandPruner for hyperband; MedianPruner for medianstop; NopPruner without early stopping."""
     if experiment.algorithm.name == "hyperband":
         settings = experiment.algorithm.settings
-        resource = experiment.parameter(settings["resource_name"])
         return optuna.pruners.HyperbandPruner(
-            min_resource=int(settings.get("r_l", "1")),
-            max_resource=max(int(resource.high), 1),
+            min_resource=1,
+            max_resource=max(round(float(settings["r_l"])), 1),
             reduction_factor=int(settings.get("eta", "3")),
         )
     if experiment.early_stopping is None:

@@ -95,7 +95,8 @@ def hyperband_without_resource(m):
 
 def hyperband_with_early_stopping(m):
     m["spec"]["algorithm"] = {
-        "algorithmName": "hyperband", "algorithmSettings": [{"name": "resource_name", "value": "num-layers"}]
+        "algorithmName": "hyperband",
+        "algorithmSettings": [{"name": "resource_name", "value": "num-layers"}, {"name": "r_l", "value": "5"}],
     }
     m["spec"]["earlyStopping"] = {"algorithmName": "medianstop"}
 

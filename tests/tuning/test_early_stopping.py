@@ -118,7 +118,7 @@ def hyperband_experiment() -> str:
       - name: eta
         value: "3"
       - name: r_l
-        value: "1"
+        value: "9"
 """,
     )
     text = text.replace("maxTrialCount: 8", "maxTrialCount: 10")
@@ -130,7 +130,7 @@ def hyperband_experiment() -> str:
       parameterType: int
       feasibleSpace:
         min: "1"
-        max: "9"
+        max: "1"
 """,
     )
     text = text.replace(
@@ -151,7 +151,7 @@ def test_hyperband_gives_every_trial_the_full_resource_and_stops_the_laggards(tu
     done = tuning.wait_finished("hyperband", timeout=120)
     assert condition(done, "Succeeded")["reason"] == "ExperimentMaxTrialsReached"
     trials = tuning.trials("hyperband")
-    assert {assignments(trial)["epochs"] for trial in trials} == {"9"}  # the resource parameter's max
+    assert {assignments(trial)["epochs"] for trial in trials} == {"9"}  # r_l: the most a trial gets
     stopped = [trial for trial in trials if trial_state(trial) == "EarlyStopped"]
     assert stopped, "hyperband stopped no trial"
     for trial in stopped:
