@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, func, inspect, select, text, update
+from sqlalchemy import delete, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -378,8 +378,14 @@ class Store:
         return task
 
     def save_task(self, task: Task) -> Task:
+        """Insert or update a task row: one UPDATE for a known task (no SELECT first, as merge() would
+        do), an INSERT for a new one. Only the engine's scheduler thread writes tasks."""
+        values = {column.key: getattr(task, column.key) for column in Task.__table__.columns}
         with self.session() as session:
-            return session.merge(task)
+            updated = session.execute(update(Task).where(Task.id == task.id).values(**values)).rowcount
+            if not updated:
+                session.execute(insert(Task).values(**values))
+        return task
 
     def cached_task(self, cache_key: str) -> Task | None:
         """The latest task that ran (not itself from the cache) with this key and succeeded."""

@@ -209,3 +209,23 @@ def test_workspace_placeholder_is_a_directory_shared_by_the_run(controller):
     run = succeeded(run_pipeline(controller, shared_workspace))
     assert outputs_of(run, "read-workspace") == {"Output": "left by the first task"}
     assert task(run, "read-workspace")["parameters"]["inputs"]["workspace_path"].endswith(run["run_id"])
+
+
+# --- set_env_variable reaches the task ---------------------------------------------------------------
+
+
+@dsl.component
+def read_env() -> str:
+    import os
+
+    return os.environ.get("GREETING", "unset")
+
+
+@dsl.pipeline
+def with_env() -> str:
+    return read_env().set_env_variable("GREETING", "hello").output
+
+
+def test_set_env_variable_reaches_the_task(controller):
+    run = succeeded(run_pipeline(controller, with_env))
+    assert outputs_of(run, "read-env") == {"Output": "hello"}
