@@ -32,7 +32,15 @@ from mlplatform.tuning.collectors import MetricLog, objective_value, observation
 from mlplatform.tuning.monitoring import TuningMetrics
 from mlplatform.tuning.spec import Experiment, SpecError, parse_experiment
 from mlplatform.tuning.status import Tally, best_trial
-from mlplatform.tuning.store import ExperimentRecord, OutputRetention, Phase, Store, TrialRecord, TrialState
+from mlplatform.tuning.store import (
+    ExperimentRecord,
+    OutputRetention,
+    Phase,
+    Store,
+    TrialRecord,
+    TrialState,
+    TrialSummary,
+)
 from mlplatform.tuning.trials import TrialBackend
 
 log = logging.getLogger("mlplatform.tuning")
@@ -222,7 +230,7 @@ class Engine:
         except SpecError as error:
             self._complete(record, None, Phase.FAILED, "ExperimentFailed", f"cannot run: {error}")
             return
-        trials = self.store.trials(name)
+        trials = self.store.trial_summaries(name)  # light: this runs whenever anything changes
         tally = Tally.of(trials)
         verdict = self._verdict(experiment, trials, tally)
         if verdict is not None:
@@ -240,7 +248,7 @@ class Engine:
             if not self._launch(experiment, record):
                 return
 
-    def _verdict(self, experiment: Experiment, trials: list[TrialRecord], tally: Tally):
+    def _verdict(self, experiment: Experiment, trials: list[TrialSummary], tally: Tally):
         """Katib's completion rules, in Katib's order: (phase, reason, message) or None to go on."""
         best = best_trial(trials, experiment.objective)
         if best is not None and experiment.objective.reached(best.objective):

@@ -125,6 +125,15 @@ class TrialRecord:
         return {item["name"]: item["value"] for item in self.assignments}
 
 
+@dataclass(frozen=True)
+class TrialSummary:
+    """What the controller's reconcile needs of a trial, read without decoding its JSON columns."""
+
+    name: str
+    state: TrialState
+    objective: float | None
+
+
 _metadata = MetaData()
 _experiments = Table(
     "tuning_experiments",
@@ -269,6 +278,15 @@ class Store:
         query = select(_trials).where(_trials.c.experiment == experiment).order_by(_trials.c.number)
         with self.engine.connect() as connection:
             return [_from_row(TrialRecord, row) for row in connection.execute(query)]
+
+    def trial_summaries(self, experiment: str) -> list[TrialSummary]:
+        query = (
+            select(_trials.c.name, _trials.c.state, _trials.c.objective)
+            .where(_trials.c.experiment == experiment)
+            .order_by(_trials.c.number)
+        )
+        with self.engine.connect() as connection:
+            return [TrialSummary(row.name, TrialState(row.state), row.objective) for row in connection.execute(query)]
 
     def update_trial(self, name: str, **values) -> None:
         with self.engine.begin() as connection:
