@@ -104,3 +104,31 @@ def test_a_trial_job_that_never_prints_the_metric_fails_as_metrics_unavailable(k
     assert unavailable["reason"] == "MetricsUnavailable"
     assert experiment["status"]["trialsFailed"] == 0 and experiment["status"]["trialMetricsUnavailable"] == 1
     assert list(watcher.seen) == [trial["metadata"]["name"]]  # one Job, not retried
+
+
+def test_the_file_collector_gets_an_empty_dir_at_the_files_directory(kube_api, kubernetes_tuning, tmp_path):
+    """Katib's emptyDir per trial pod: the Job mounts one at the metrics file's directory, and the file is
+    read from the pod's log (the wrapper prints it), so nothing needs sidecar privileges."""
+    directory = tmp_path / "katib"  # on the test server the Job's command runs on this machine
+    manifest = branin_jobs("file-jobs", trials=1, script="to_file.py")
+    [container] = manifest["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
+    container["command"][2:] = ["--lr=${trialParameters.firstCoordinate}", f"--path={directory}/mnist.json",
+                                "--format=json"]
+    del manifest["spec"]["trialTemplate"]["trialParameters"][1]  # x2 is not used here
+    manifest["spec"]["metricsCollectorSpec"] = {
+        "collector": {"kind": "File"},
+        "source": {"fileSystemPath": {"path": f"{directory}/mnist.json", "kind": "File", "format": "JSON"}},
+    }
+    with JobWatcher(kube_api, "file-jobs") as watcher:
+        kubernetes_tuning.create(manifest)
+        experiment = kubernetes_tuning.wait_finished("file-jobs", timeout=90)
+    assert experiment["status"]["trialsSucceeded"] == 1, experiment["status"]
+    [trial] = kubernetes_tuning.trials("file-jobs")
+    x1 = float(assignments(trial)["x1"])
+    assert float(metric(trial["status"]["observation"], "loss")) == pytest.approx((x1 - 0.3) ** 2 + 1 / 3)
+    pod = watcher.seen[trial["metadata"]["name"]]["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "mlp-metrics"]
+    assert volume == {"name": "mlp-metrics", "emptyDir": {}}
+    [main] = pod["containers"]
+    assert {"name": "mlp-metrics", "mountPath": str(directory)} in main["volumeMounts"]
+    assert not any(c.get("securityContext", {}).get("privileged") for c in pod["containers"])
