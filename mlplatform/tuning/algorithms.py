@@ -168,8 +168,12 @@ def _hyperband_problems(algorithm: Algorithm, parameters: tuple[Parameter, ...])
     resource = algorithm.settings.get("resource_name")
     numeric = {parameter.name for parameter in parameters if parameter.type in ("int", "double")}
     if resource is None or "r_l" not in algorithm.settings:
-        return [f"{path}: hyperband needs resource_name (the int or double parameter that is a trial's budget) "
-                "and r_l (the most any trial gets); Katib: r_l and resource_name must be set"]
+        return [
+            (
+                f"{path}: hyperband needs resource_name (the int or double parameter that is a trial's budget) "
+                "and r_l (the most any trial gets); Katib: r_l and resource_name must be set"
+            )
+        ]
     if resource not in numeric:
         return [f"{path}: resource_name {resource!r} is not an int or double parameter in spec.parameters"]
     eta = algorithm.settings.get("eta", "3")

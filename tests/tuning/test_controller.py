@@ -10,6 +10,7 @@ import requests
 from kubernetes import client
 
 from tests.tuning.test_chart_and_crds import crds
+from tests.tuning.test_katib_sdk import katib_sdk
 from tests.tuning.test_kubernetes_trials import NAMESPACE, branin_jobs
 
 GROUP, VERSION = "kubeflow.org", "v1beta1"
@@ -97,7 +98,7 @@ def test_a_bad_experiment_gets_a_failed_condition_naming_the_problem(controller)
 
 @pytest.mark.slow
 def test_katib_client_against_the_cluster_with_the_controller(controller, kube_api):
-    katib = pytest.importorskip("kubeflow.katib")
+    katib = katib_sdk()
     katib_client = katib.KatibClient(config_file=str(kube_api.kubeconfig), namespace=NAMESPACE)
     katib_client.create_experiment(experiment("ctl-sdk", 2))
     katib_client.wait_for_experiment_condition("ctl-sdk", timeout=120, polling_interval=1)

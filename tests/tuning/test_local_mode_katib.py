@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tuning.test_katib_sdk import manifest
-
-katib = pytest.importorskip("kubeflow.katib", reason="kubeflow-katib is installed with --no-deps (see docs/tuning.md)")
+from tests.tuning.test_katib_sdk import katib_sdk, manifest
 
 
 @pytest.mark.slow
 def test_katib_client_works_against_local_mode_through_its_kubeconfig(local_platform_factory):
+    katib = katib_sdk()
     platform = local_platform_factory(components=("tuning-service",))
     config = Path(platform.endpoints.extra["kubeconfig"])
     assert stat.S_IMODE(os.stat(config).st_mode) == 0o600
