@@ -235,7 +235,7 @@ class _Routes:
         try:
             return JSONResponse(await run_in_threadpool(method, *args), status_code=status)
         except KubeError as error:
-            return self._error(error, name=next((a for a in args[1:2] if isinstance(a, str)), None))
+            return self._error(error)
 
     def _error(self, error: KubeError, name: str | None = None) -> JSONResponse:
         return JSONResponse(error.status(self.resource.plural, name), status_code=error.code)
