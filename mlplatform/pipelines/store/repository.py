@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, func, insert, inspect, select, text, update
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -380,11 +380,12 @@ class Store:
     def save_task(self, task: Task) -> Task:
         """Insert or update a task row: one UPDATE for a known task (no SELECT first, as merge() would
         do), an INSERT for a new one. Only the engine's scheduler thread writes tasks."""
-        values = {column.key: getattr(task, column.key) for column in Task.__table__.columns}
-        with self.session() as session:
-            updated = session.execute(update(Task).where(Task.id == task.id).values(**values)).rowcount
-            if not updated:
-                session.execute(insert(Task).values(**values))
+        table = Task.__table__
+        values = {column.key: getattr(task, column.key) for column in table.columns}
+        with self.engine.begin() as connection:  # Core, not the ORM: this is the engine's hot path
+            changed = table.update().where(table.c.id == task.id).values(**values)
+            if not connection.execute(changed).rowcount:
+                connection.execute(table.insert().values(**values))
         return task
 
     def cached_task(self, cache_key: str) -> Task | None:
