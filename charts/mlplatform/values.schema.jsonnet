@@ -53,6 +53,17 @@ local experiment = {
   },
 };
 
+// A team's namespace (a Helm-native Kubeflow profile).
+local dnsLabel = s.pattern('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', 'A DNS-1123 label.');
+local profile = s.object({
+  name: dnsLabel,
+  users: s.array(s.nonEmptyString(), uniqueItems=true),
+  groups: s.array(s.nonEmptyString(), uniqueItems=true),
+  role: s.enum(['edit', 'view'], 'edit: create, update and delete runs, experiments and pipelines; view: get and list.'),
+  quota: { type: 'object', description: 'ResourceQuota hard limits, e.g. {"requests.cpu": "8", "pods": "50"}.',
+           additionalProperties: s.quantity },
+}, required=['name']);
+
 s.chart('mlplatform', subchart=false, properties={
   global: s.object(s.globalProperties),
   pipelineController: component('pipeline-controller'),
@@ -61,6 +72,7 @@ s.chart('mlplatform', subchart=false, properties={
   modelRegistry: component('model-registry'),
   minio: component('minio'),
   prometheus: component('prometheus'),
+  profiles: s.array(profile),
   hooks: s.object({
     image: s.image,
     podSecurityContext: s.podSecurityContext,

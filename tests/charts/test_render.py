@@ -30,10 +30,11 @@ def test_renders_named_and_labelled_objects(chart_suite, case, helm):
     assert len(keys) == len(set(keys)), f"{case.id} renders an object twice: {sorted(keys)}"
     for obj in objects:
         name, labels = obj["metadata"]["name"], obj["metadata"].get("labels", {})
-        assert len(name) <= 63 and name.startswith(f"{case.render.release}-") or obj["kind"].startswith("Cluster"), name
+        cluster_scoped = obj["kind"].startswith("Cluster") or obj["kind"] == "Namespace"   # profiles' namespaces
+        assert len(name) <= 63 and name.startswith(f"{case.render.release}-") or cluster_scoped, name
         missing = [label for label in RECOMMENDED_LABELS if label not in labels]
         assert not missing, f"{obj['kind']}/{name} lacks the labels {missing}"
-        assert "namespace" in obj["metadata"] or obj["kind"].startswith("Cluster"), f"{obj['kind']}/{name} has no namespace"
+        assert "namespace" in obj["metadata"] or cluster_scoped, f"{obj['kind']}/{name} has no namespace"
 
 
 @pytest.mark.parametrize("case", RENDER_CASES, ids=lambda case: case.id)
