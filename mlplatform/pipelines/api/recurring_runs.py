@@ -7,6 +7,7 @@ import time
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from mlplatform.openapi import errors
 from mlplatform.pipelines.api import shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.api.runs import new_run
@@ -16,7 +17,7 @@ from mlplatform.pipelines.store import RecurringRun
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/recurringruns")
+    api = APIRouter(prefix=f"{PREFIX}/recurringruns", responses=errors(400, 404, 413))
     store = services.store
 
     @api.post("")
