@@ -131,6 +131,9 @@ class ExecutorTasks:
             return
         self._watch(run.id, row.id, spec.name)
 
+    def run_settled(self, run_id: str) -> None:
+        self._noted_runs.discard(run_id)
+
     def _platform_settings(self, run: Run, row: Task, component: dict, container: dict) -> dict:
         """The task's kfp-kubernetes settings, names resolved; locally, say once per run what is ignored."""
         config = platform.executor_config(run.platform_spec, component["executorLabel"])

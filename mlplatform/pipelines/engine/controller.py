@@ -189,6 +189,7 @@ class Engine:
             self.store.update_run(run_id, outputs=outputs)
             self.store.set_run_state(run, settled.state, settled.error)
             self._irs.pop(run_id, None)
+            self.executors.run_settled(run_id)
             if self.metrics:
                 self.metrics.run_finished(settled.state)
 
