@@ -147,7 +147,8 @@ def measure_stored_runs(workdir: Path) -> dict:
             listed.append(time.perf_counter() - begin)
             response.raise_for_status()
             begin = time.perf_counter()
-            session.get(f"{controller.url}/apis/v2beta1/runs/{run_ids[index % len(run_ids)]}").raise_for_status()
+            run_id = run_ids[index % len(run_ids)]
+            session.get(f"{controller.url}/apis/v2beta1/runs/{run_id}").raise_for_status()
             got.append(time.perf_counter() - begin)
         total = first["total_size"]
     finally:
@@ -178,7 +179,9 @@ def measure_burst(workdir: Path) -> dict:
             run_ids = list(pool.map(submit, range(BURST_RUNS)))
         states = wait_all(controller, run_ids, 1800)
         elapsed = time.perf_counter() - started
-        listed = requests.get(f"{controller.url}/apis/v2beta1/runs", params={"page_size": 200}, timeout=60).json()
+        listed = requests.get(
+            f"{controller.url}/apis/v2beta1/runs", params={"page_size": 200}, timeout=60
+        ).json()
     finally:
         controller.stop()
     succeeded = sum(state == "SUCCEEDED" for state in states.values())
