@@ -16,15 +16,30 @@ from mlplatform.pipelines.launcher.transfer import upload
 from mlplatform.s3 import s3_client, split_uri
 
 
+def root_problem(root: str, what: str = "--artifact-root") -> str | None:
+    """Why `root` cannot be an artifact root (None when it can): an absolute directory or s3://bucket/prefix."""
+    if root.startswith("s3://"):
+        return None if split_uri(root)[0] else f"{what} {root!r} names no bucket (s3://bucket/prefix)"
+    if "://" in root:
+        return f"{what} {root!r}: the scheme is not supported; give s3://, minio:// or a local directory"
+    if not root:
+        return f"{what} is empty; give a directory or s3://bucket/prefix"
+    return None
+
+
+def normalized_root(root: str) -> str:
+    """minio:// names the platform's MinIO, which the controller reaches as S3."""
+    return "s3://" + root[len("minio://") :] if root.startswith("minio://") else root
+
+
 class ArtifactRoot:
     def __init__(self, root: str):
-        if not root:
-            raise ConfigError("--artifact-root is empty; give a directory or s3://bucket/prefix")
+        root = normalized_root(root)
+        problem = root_problem(root)
+        if problem:
+            raise ConfigError(problem)
         self.is_s3 = root.startswith("s3://")
         if self.is_s3:
-            bucket, _ = split_uri(root)
-            if not bucket:
-                raise ConfigError(f"--artifact-root {root!r} names no bucket (s3://bucket/prefix)")
             self.root = root.rstrip("/")
         else:
             self.root = str(Path(root).resolve())

@@ -4,6 +4,8 @@ details, list, terminate, retry, archive, delete; plus the artifacts of a run (c
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
@@ -11,6 +13,7 @@ from mlplatform.openapi import errors
 from mlplatform.pipelines.api import bodies, shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.api.pipelines import validated
+from mlplatform.pipelines.artifacts import normalized_root, root_problem
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.parameters import check_runtime_parameters
 from mlplatform.pipelines.ir.spec import PipelineIR
@@ -136,9 +139,24 @@ def new_run(services: Services, body: dict, experiment_id: str) -> Run:
         pipeline_spec=spec,
         platform_spec=platform,
         parameters=parameters,
-        pipeline_root=config.get("pipeline_root") or "",
+        pipeline_root=checked_pipeline_root(config.get("pipeline_root") or "", services.engine.runner.kind),
         service_account=body.get("service_account") or "",
         state="PENDING",
         state_history=[],
         outputs={},
     )
+
+
+def checked_pipeline_root(value: str, runner_kind: str) -> str:
+    """A run's pipeline_root: s3:// or minio:// (the platform's object store), or an absolute directory."""
+    what = f"runtime_config.pipeline_root {value!r}"
+    root = normalized_root(value)
+    problem = root_problem(root, "runtime_config.pipeline_root") if value else None
+    if value and not problem and not root.startswith("s3://"):
+        if not os.path.isabs(root):
+            problem = f"{what} is a relative path; give an absolute directory or s3://bucket/prefix"
+        elif runner_kind == "kubernetes":
+            problem = f"{what} is a local directory, which pods cannot see; give s3://bucket/prefix"
+    if problem:
+        raise InvalidInput(problem)
+    return value

@@ -87,10 +87,10 @@ class ExecutorTasks:
             return
         row.attempt += 1
         output_uris = {
-            name: self.engine.root.uri(run.id, row.path, name)
+            name: self.engine.root_of(run).uri(run.id, row.path, name)
             for name in component.get("outputDefinitions", {}).get("artifacts", {})
         }
-        files = self.engine.layout.prepare(
+        files = self.engine.layout_of(run).prepare(
             row.id,
             row.attempt,
             component,

@@ -21,7 +21,7 @@ from pathlib import Path
 from mlplatform.pipelines.artifacts import ArtifactRoot
 from mlplatform.pipelines.engine.attempts import ExecutorTasks
 from mlplatform.pipelines.engine.dag import RunDriver, dag_outputs
-from mlplatform.pipelines.engine.layout import make_layout
+from mlplatform.pipelines.engine.layout import Layout, make_layout
 from mlplatform.pipelines.engine.schedule import next_fire
 from mlplatform.pipelines.engine.states import FINAL, finish
 from mlplatform.pipelines.errors import FailedPrecondition
@@ -52,11 +52,13 @@ class Engine:
         self.store = store
         self.runner = runner
         self.root = root
+        self.work_dir = work_dir
         self.layout = make_layout(runner.kind, root, work_dir)
         self.metrics = metrics
         self._events: queue.Queue = queue.Queue()
         self._wakeups: dict[str, float] = {}
         self._irs: dict[str, PipelineIR] = {}
+        self._run_roots: dict[str, tuple[ArtifactRoot, Layout]] = {}
         self._last_recurring_check = 0.0
         self.stopped = threading.Event()
         self.executors = ExecutorTasks(self)
@@ -226,6 +228,21 @@ class Engine:
             self._irs[run.id] = PipelineIR(run.pipeline_spec)
         return self._irs[run.id]
 
+    def root_of(self, run: Run) -> ArtifactRoot:
+        """Where the run's outputs go: its runtime_config.pipeline_root, else --artifact-root."""
+        return self._run_root(run)[0]
+
+    def layout_of(self, run: Run) -> Layout:
+        return self._run_root(run)[1]
+
+    def _run_root(self, run: Run) -> tuple[ArtifactRoot, Layout]:
+        if not run.pipeline_root:
+            return self.root, self.layout
+        if run.pipeline_root not in self._run_roots:
+            root = ArtifactRoot(run.pipeline_root)
+            self._run_roots[run.pipeline_root] = (root, make_layout(self.runner.kind, root, self.work_dir))
+        return self._run_roots[run.pipeline_root]
+
     def post(self, event: tuple) -> None:
         """Hand an event to the scheduler thread (from any thread)."""
         self._events.put(event)
@@ -242,7 +259,7 @@ class Engine:
             job_id=run.id,
             task_name=row.name,
             task_id=row.id,
-            pipeline_root=self.root.uri(run.id),
+            pipeline_root=self.root_of(run).uri(run.id),
             create_time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.created_at)),
             workspace_path=self.layout.workspace(run.id),
         )
