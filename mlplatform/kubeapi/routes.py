@@ -186,6 +186,8 @@ class _Routes:
     def _patch(self, namespace: str, name: str, content_type: str, patch, update: Callable) -> dict:
         current = self._stamped(self.resource.get, namespace, name)
         patched = apply_patch(content_type, current, patch)
+        if patched.get("metadata", {}).get("resourceVersion") == current["metadata"]["resourceVersion"]:
+            patched["metadata"].pop("resourceVersion")  # a patch is checked only against a version it names
         return self._replace(namespace, name, patched, update)
 
     def _delete(self, namespace: str, name: str) -> dict:

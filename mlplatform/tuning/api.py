@@ -58,37 +58,40 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
         }
 
     @app.get(f"{PREFIX}/experiments/{{name}}", responses=errors(404))
-    def get_experiment(name: str):
-        return _experiment_view(engine, name, required=True)
+    def get_experiment(name: str, namespace: str | None = None):
+        return _experiment_view(engine, engine.resolve(name, namespace), required=True)
 
     @app.patch(f"{PREFIX}/experiments/{{name}}", responses=errors(400, 404, 409, 413),
                openapi_extra=request_body(bodies.COUNT_CHANGES, *BODY_TYPES))
-    async def patch_experiment(name: str, request: Request):
+    async def patch_experiment(name: str, request: Request, namespace: str | None = None):
         changes = _count_changes(await _document(request))
-        await run_in_threadpool(engine.patch, name, changes)
-        return await run_in_threadpool(_experiment_view, engine, name, True)
+        key = await run_in_threadpool(engine.resolve, name, namespace)
+        await run_in_threadpool(engine.patch, key, changes)
+        return await run_in_threadpool(_experiment_view, engine, key, True)
 
     @app.delete(f"{PREFIX}/experiments/{{name}}", responses=errors(404))
-    def delete_experiment(name: str):
-        engine.delete(name)
+    def delete_experiment(name: str, namespace: str | None = None):
+        engine.delete(engine.resolve(name, namespace))
         return {"kind": "Status", "status": "Success", "details": {"name": name, "kind": "experiments"}}
 
     @app.get(f"{PREFIX}/experiments/{{name}}/trials", responses=errors(404))
-    def list_trials(name: str):
-        _, experiment = engine.experiment(name)
-        items = [trial_object(trial, experiment) for trial in engine.store.trials(name)]
+    def list_trials(name: str, namespace: str | None = None):
+        key = engine.resolve(name, namespace)
+        _, experiment = engine.experiment(key)
+        items = [trial_object(trial, experiment) for trial in engine.store.trials(key)]
         return {"apiVersion": API_VERSION, "kind": "TrialList", "items": items}
 
     @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}", responses=errors(404))
-    def get_trial(name: str, trial: str):
-        _, experiment = engine.experiment(name)
-        return trial_object(_trial(engine, name, trial), experiment)
+    def get_trial(name: str, trial: str, namespace: str | None = None):
+        key = engine.resolve(name, namespace)
+        _, experiment = engine.experiment(key)
+        return trial_object(_trial(engine, key, trial), experiment)
 
     @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}/logs", response_class=PlainTextResponse,
              responses=errors(404))
-    def get_trial_logs(name: str, trial: str):
-        engine.experiment(name)
-        return PlainTextResponse(engine.trial_output(_trial(engine, name, trial)))
+    def get_trial_logs(name: str, trial: str, namespace: str | None = None):
+        key = engine.resolve(name, namespace)
+        return PlainTextResponse(engine.trial_output(_trial(engine, key, trial)))
 
     @app.post(f"{PREFIX}/trials/{{trial}}/metrics", responses=errors(400, 404, 409, 413),
               openapi_extra=request_body(bodies.METRICS, *BODY_TYPES))
@@ -112,10 +115,10 @@ def _bounded_document(body: bytes):
         raise
 
 
-def _trial(engine: Engine, experiment: str, name: str):
+def _trial(engine: Engine, key: str, name: str):
     record = engine.store.trial(name)
-    if record is None or record.experiment != experiment:
-        raise NotFound(f"trial {name} not found in experiment {experiment}")
+    if record is None or record.experiment != key:
+        raise NotFound(f"trial {name} not found in experiment {key.split('.', 1)[-1]}")
     return record
 
 
@@ -125,7 +128,7 @@ def _create(engine: Engine, document) -> dict:
     if problem:
         raise SpecError([problem])
     engine.create(experiment)
-    return _experiment_view(engine, experiment.name, required=True)
+    return _experiment_view(engine, experiment.key, required=True)
 
 
 def _experiment_view(engine: Engine, name: str, required: bool = False) -> dict | None:
@@ -190,9 +193,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ExperimentExists)
     async def exists(_request, error: ExperimentExists):
-        return answer(
-            409, Exception(f"experiment {error} already exists; delete it first or choose another name")
-        )
+        namespace, name = str(error).split(".", 1)
+        return answer(409, Exception(
+            f"experiment {name} already exists in namespace {namespace}; delete it first or choose another name"
+        ))
 
     @app.exception_handler(Conflict)
     async def conflict(_request, error: Conflict):

@@ -24,7 +24,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from mlplatform.tuning.engine import Engine, NotFound
-from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, parse_experiment
+from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, experiment_key, parse_experiment
 from mlplatform.tuning.status import experiment_object, timestamp, trial_object
 from mlplatform.tuning.store import ExperimentExists
 from mlplatform.tuning.trials import EXPERIMENT_LABEL
@@ -74,12 +74,12 @@ class ExperimentController:
 
     def _reconcile(self, item: dict) -> None:
         name, uid = item["metadata"]["name"], item["metadata"]["uid"]
-        record = self.engine.store.experiment(name)
+        record = self.engine.store.experiment(experiment_key(item["metadata"]["namespace"], name))
         if record is None:
             self._adopt(item)
             return
         if record.manifest["metadata"].get("uid") != uid:
-            self._refuse(item, [f"the name {name} is taken by another experiment in this tuning service"])
+            self._refuse(item, [f"the name {name} is taken by an experiment submitted to /api/v1"])
             return
         self._apply_counts(item, record)
         self._publish(item)
@@ -123,10 +123,10 @@ class ExperimentController:
     def _publish(self, item: dict) -> None:
         namespace, name = item["metadata"]["namespace"], item["metadata"]["name"]
         try:
-            record, experiment = self.engine.experiment(name)
+            record, experiment = self.engine.experiment(experiment_key(namespace, name))
         except NotFound:
             return
-        trials = self.engine.store.trials(name)
+        trials = self.engine.store.trials(record.name)
         status = experiment_object(record, experiment, trials)["status"]
         if item.get("status") != status:
             self._write_status("experiments", namespace, name, status)
@@ -174,7 +174,7 @@ class ExperimentController:
                 self.engine.delete(record.name)
             except NotFound:
                 pass
-            self._delete_trials(metadata["namespace"], record.name)
+            self._delete_trials(metadata["namespace"], metadata["name"])
 
     def _delete_trials(self, namespace: str, experiment: str) -> None:
         """What garbage collection does in a cluster (the Trials are owned by the Experiment), done at once."""

@@ -23,19 +23,20 @@ from mlplatform.tuning.engine import Engine
 
 def add_dashboard_routes(app: FastAPI, engine: Engine) -> None:
     @app.get("/api/v1/experiments/{name}/trial-metrics")
-    async def trial_metrics(name: str):
-        return await run_in_threadpool(_trial_metrics, engine, name)
+    async def trial_metrics(name: str, namespace: str | None = None):
+        return await run_in_threadpool(_trial_metrics, engine, name, namespace)
 
 
-def _trial_metrics(engine: Engine, name: str) -> dict:
-    _, experiment = engine.experiment(name)  # NotFound: 404 through the API's error handler
+def _trial_metrics(engine: Engine, name: str, namespace: str | None) -> dict:
+    key = engine.resolve(name, namespace)  # NotFound: 404 through the API's error handler
+    _, experiment = engine.experiment(key)
     objective = experiment.objective
     return {
         "experiment": name,
         "objective": {"type": objective.type, "metric": objective.metric, "goal": objective.goal,
                       "additionalMetrics": list(objective.additional_metrics)},
         "parameters": [parameter.name for parameter in experiment.parameters],
-        "trials": [_trial(engine, experiment, trial) for trial in engine.store.trials(name)],
+        "trials": [_trial(engine, experiment, trial) for trial in engine.store.trials(key)],
     }
 
 

@@ -30,7 +30,7 @@ from mlplatform.runners import TaskNotFound, TaskState, TaskStatus
 from mlplatform.tuning.algorithms import grid_size, make_pruner, make_sampler, search_space
 from mlplatform.tuning.collectors import MetricLog, objective_value, observation, series
 from mlplatform.tuning.monitoring import TuningMetrics
-from mlplatform.tuning.spec import Experiment, SpecError, parse_experiment
+from mlplatform.tuning.spec import Experiment, SpecError, experiment_key, parse_experiment
 from mlplatform.tuning.status import Tally, best_trial
 from mlplatform.tuning.store import (
     ExperimentRecord,
@@ -112,7 +112,7 @@ class Engine:
     def create(self, experiment: Experiment) -> ExperimentRecord:
         """Store the experiment and its Optuna study; raises ExperimentExists for a taken name."""
         record = ExperimentRecord(
-            name=experiment.name, uid=secrets.token_hex(8), manifest=experiment.manifest
+            name=experiment.key, uid=secrets.token_hex(8), manifest=experiment.manifest
         )
         self.store.insert_experiment(record)
         try:
@@ -125,11 +125,24 @@ class Engine:
         self.wake()
         return record
 
-    def experiment(self, name: str) -> tuple[ExperimentRecord, Experiment]:
-        record = self.store.experiment(name)
-        if record is None or name in self._deleting:
-            raise NotFound(f"experiment {name} not found")
+    def experiment(self, key: str) -> tuple[ExperimentRecord, Experiment]:
+        """The experiment stored under `key` (`Experiment.key`; `resolve` finds it from a name)."""
+        record = self.store.experiment(key)
+        if record is None or key in self._deleting:
+            raise NotFound(f"experiment {key.split('.', 1)[-1]} not found")
         return record, self._experiment(record)
+
+    def resolve(self, name: str, namespace: str | None = None) -> str:
+        """The key of the experiment called `name` (in `namespace`, or in the only namespace that has one)."""
+        if namespace:
+            return experiment_key(namespace, name)
+        keys = [record.name for record in self.store.experiments() if record.name.split(".", 1)[-1] == name]
+        if len(keys) > 1:
+            spaces = ", ".join(sorted(key.split(".", 1)[0] for key in keys))
+            raise Conflict(f"experiment {name} exists in several namespaces ({spaces}); add ?namespace=")
+        if not keys:
+            raise NotFound(f"experiment {name} not found")
+        return keys[0]
 
     def patch(self, name: str, changes: dict) -> None:
         """Change the counts of a live experiment; raising maxTrialCount resumes one that reached it."""
@@ -334,7 +347,7 @@ class Engine:
         ]
         trial = TrialRecord(
             name=_trial_name(experiment.name),
-            experiment=experiment.name,
+            experiment=experiment.key,
             number=suggestion.number,
             assignments=assignments,
         )
@@ -416,7 +429,7 @@ class Engine:
     def _judge(self, experiment: Experiment, record: ExperimentRecord, trial: TrialRecord) -> None:
         """Report new intermediate values to Optuna and stop the trial if the median pruner says so."""
         values = series(self._backend(experiment).metric_logs(experiment, trial), experiment.objective.metric)
-        with self._lock(experiment.name):
+        with self._lock(experiment.key):
             suggestion = self._optuna_trial(experiment, record, trial)
             if trial.name not in self._reported:  # resumed after a restart: what storage already has
                 self._reported[trial.name] = len(suggestion.study.trials[trial.number].intermediate_values)
@@ -518,7 +531,7 @@ class Engine:
     ) -> None:
         now = time.time()
         started = trial.started_at or started_at or trial.created_at
-        with self._lock(experiment.name):  # no suggestion may come between the row and Optuna's update
+        with self._lock(experiment.key):  # no suggestion may come between the row and Optuna's update
             self.store.update_trial(
                 trial.name,
                 state=state,
@@ -542,10 +555,10 @@ class Engine:
     def _tell(
         self, experiment: Experiment, trial: TrialRecord, state: TrialState, value: float | None
     ) -> None:
-        record = self.store.experiment(experiment.name)
+        record = self.store.experiment(experiment.key)
         if record is None:  # deleted meanwhile, and its study with it
             return
-        with self._lock(experiment.name):
+        with self._lock(experiment.key):
             study = self._study(experiment, record)
             if state is TrialState.SUCCEEDED:
                 study.tell(trial.number, value, skip_if_finished=True)

@@ -2,15 +2,15 @@
 service's model seen through mlplatform.kubeapi, so Katib's SDK and kubectl reach it unchanged.
 
 Experiments are created, read, patched (the counts, as Katib allows) and deleted with their trials.
-Trials and Suggestions are read-only: the service makes them. Every object carries the namespace of its
-Experiment; a name in another namespace answers 404, as it would in a cluster.
+Trials and Suggestions are read-only: the service makes them. Names are unique per namespace; every
+object carries the namespace of its Experiment, as it would in a cluster.
 """
 
 from __future__ import annotations
 
 from mlplatform import kubeapi
 from mlplatform.tuning import engine as tuning_engine
-from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, parse_experiment
+from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, experiment_key, parse_experiment
 from mlplatform.tuning.status import experiment_object, trial_object
 from mlplatform.tuning.store import ExperimentExists
 
@@ -23,14 +23,14 @@ class _TuningResource(kubeapi.Resource):
     def __init__(self, engine: tuning_engine.Engine):
         self.engine = engine
 
-    def _experiment(self, namespace: str | None, name: str, what: str = "experiments"):
+    def _experiment(self, namespace: str, name: str, what: str = "experiments"):
+        return self._stored(experiment_key(namespace, name), f'{what}.{GROUP} "{name}" not found')
+
+    def _stored(self, key: str, missing: str):
         try:
-            record, experiment = self.engine.experiment(name)
+            return self.engine.experiment(key)
         except tuning_engine.NotFound:
-            record = None
-        if record is None or (namespace is not None and experiment.namespace != namespace):
-            raise kubeapi.NotFound(f'{what}.{GROUP} "{name}" not found')
-        return record, experiment
+            raise kubeapi.NotFound(missing) from None
 
     def _experiments(self, namespace: str | None):
         for record in self.engine.store.experiments():
@@ -53,7 +53,7 @@ class Experiments(_TuningResource):
 
     def get(self, namespace, name):
         record, experiment = self._experiment(namespace, name)
-        return experiment_object(record, experiment, self.engine.store.trials(name))
+        return experiment_object(record, experiment, self.engine.store.trials(record.name))
 
     def create(self, namespace, body):
         try:
@@ -65,10 +65,7 @@ class Experiments(_TuningResource):
         except SpecError as error:
             raise kubeapi.BadRequest(str(error), error.problems) from None
         except ExperimentExists:
-            raise kubeapi.AlreadyExists(
-                f'experiments.{GROUP} "{experiment.name}" already exists (experiment names are unique across '
-                "namespaces in this service)"
-            ) from None
+            raise kubeapi.AlreadyExists(f'experiments.{GROUP} "{experiment.name}" already exists') from None
         return self.get(namespace, experiment.name)
 
     def update(self, namespace, name, body):
@@ -83,15 +80,15 @@ class Experiments(_TuningResource):
             )
         if changed:
             try:
-                self.engine.patch(name, {key: wanted.get(key) for key in changed})
+                self.engine.patch(record.name, {key: wanted.get(key) for key in changed})
             except SpecError as error:
                 raise kubeapi.Invalid(str(error), error.problems) from None
         return self.get(namespace, name)
 
     def delete(self, namespace, name):
-        self._experiment(namespace, name)
+        record, _ = self._experiment(namespace, name)
         try:
-            self.engine.delete(name)
+            self.engine.delete(record.name)
         except tuning_engine.NotFound:
             raise kubeapi.NotFound(f'experiments.{GROUP} "{name}" not found') from None
 
@@ -110,7 +107,9 @@ class Trials(_TuningResource):
         trial = self.engine.store.trial(name)
         if trial is None:
             raise kubeapi.NotFound(f'trials.{GROUP} "{name}" not found')
-        record, experiment = self._experiment(namespace, trial.experiment, "trials")
+        record, experiment = self._stored(trial.experiment, f'trials.{GROUP} "{name}" not found')
+        if experiment.namespace != namespace:
+            raise kubeapi.NotFound(f'trials.{GROUP} "{name}" not found')
         return self._trial(record, experiment, trial)
 
     @staticmethod

@@ -199,8 +199,18 @@ class Experiment:
     manifest: dict
     resume_policy: str = "Never"
 
+    @property
+    def key(self) -> str:
+        """How the service stores it: names are unique per namespace, as in Kubernetes."""
+        return experiment_key(self.namespace, self.name)
+
     def parameter(self, name: str) -> Parameter:
         return next(parameter for parameter in self.parameters if parameter.name == name)
+
+
+def experiment_key(namespace: str, name: str) -> str:
+    """`<namespace>.<name>`: unambiguous, since neither a namespace nor an experiment name has a dot."""
+    return f"{namespace}.{name}"
 
 
 def load_document(body: bytes) -> Any:

@@ -138,7 +138,7 @@ _metadata = MetaData()
 _experiments = Table(
     "tuning_experiments",
     _metadata,
-    Column("name", String(63), primary_key=True),
+    Column("name", String(128), primary_key=True),  # the key: <namespace>.<name>
     Column("uid", String(36), nullable=False),
     Column("manifest", Text, nullable=False),
     Column("phase", String(16), nullable=False, index=True),
@@ -154,7 +154,7 @@ _trials = Table(
     Column("name", String(63), primary_key=True),
     Column(
         "experiment",
-        String(63),
+        String(128),
         ForeignKey("tuning_experiments.name", ondelete="CASCADE"),
         nullable=False,
         index=True,

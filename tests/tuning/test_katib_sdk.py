@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
@@ -170,3 +171,19 @@ def test_katib_client_tune_runs_a_python_objective(start_tuning, tmp_path):
     x = float(optimal.parameter_assignments[0].value)
     assert float(optimal.observation.metrics[0].latest) == pytest.approx((x - 1.0) ** 2)
     assert len(katib_client.list_trials("tuned")) == 4
+
+
+def test_names_are_unique_per_namespace(kube, tuning):
+    api, _ = kube
+    for namespace in ("kubeflow", "team-b"):
+        body = manifest("twin", trials=1, seconds=0)
+        body["metadata"]["namespace"] = namespace
+        created = api.create_namespaced_custom_object(GROUP, VERSION, namespace, "experiments", body)
+        assert created["metadata"]["namespace"] == namespace
+    ambiguous = requests.get(f"{tuning.url}/api/v1/experiments/twin", timeout=10)
+    assert ambiguous.status_code == 409 and "team-b" in ambiguous.json()["error"], ambiguous.text
+    named = requests.get(f"{tuning.url}/api/v1/experiments/twin?namespace=team-b", timeout=10)
+    assert named.status_code == 200 and named.json()["metadata"]["namespace"] == "team-b"
+    api.delete_namespaced_custom_object(GROUP, VERSION, "team-b", "experiments", "twin")
+    assert api.get_namespaced_custom_object(GROUP, VERSION, "kubeflow", "experiments", "twin")["metadata"]["name"]
+    api.delete_namespaced_custom_object(GROUP, VERSION, "kubeflow", "experiments", "twin")
