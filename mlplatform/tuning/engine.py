@@ -136,7 +136,7 @@ class Engine:
         """The key of the experiment called `name` (in `namespace`, or in the only namespace that has one)."""
         if namespace:
             return experiment_key(namespace, name)
-        keys = [record.name for record in self.store.experiments() if record.name.split(".", 1)[-1] == name]
+        keys = self.store.keys_named(name)
         if len(keys) > 1:
             spaces = ", ".join(sorted(key.split(".", 1)[0] for key in keys))
             raise Conflict(f"experiment {name} exists in several namespaces ({spaces}); add ?namespace=")

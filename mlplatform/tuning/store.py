@@ -252,6 +252,12 @@ class Store:
         with self.engine.connect() as connection:
             return [_from_row(ExperimentRecord, row) for row in connection.execute(query)]
 
+    def keys_named(self, name: str) -> list[str]:
+        """The keys (`<namespace>.<name>`) of the experiments called `name`, in any namespace."""
+        query = select(_experiments.c.name).where(_experiments.c.name.endswith(f".{name}", autoescape=True))
+        with self.engine.connect() as connection:
+            return [key for key in connection.execute(query).scalars() if key.split(".", 1)[1] == name]
+
     def update_experiment(self, name: str, **values) -> None:
         with self.engine.begin() as connection:
             connection.execute(
