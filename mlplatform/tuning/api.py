@@ -57,7 +57,7 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
             "items": [item for item in items if item],
         }
 
-    @app.get(f"{PREFIX}/experiments/{{name}}", responses=errors(404))
+    @app.get(f"{PREFIX}/experiments/{{name}}", responses=errors(404, 409))
     def get_experiment(name: str, namespace: str | None = None):
         return _experiment_view(engine, engine.resolve(name, namespace), required=True)
 
@@ -69,26 +69,26 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
         await run_in_threadpool(engine.patch, key, changes)
         return await run_in_threadpool(_experiment_view, engine, key, True)
 
-    @app.delete(f"{PREFIX}/experiments/{{name}}", responses=errors(404))
+    @app.delete(f"{PREFIX}/experiments/{{name}}", responses=errors(404, 409))
     def delete_experiment(name: str, namespace: str | None = None):
         engine.delete(engine.resolve(name, namespace))
         return {"kind": "Status", "status": "Success", "details": {"name": name, "kind": "experiments"}}
 
-    @app.get(f"{PREFIX}/experiments/{{name}}/trials", responses=errors(404))
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials", responses=errors(404, 409))
     def list_trials(name: str, namespace: str | None = None):
         key = engine.resolve(name, namespace)
         _, experiment = engine.experiment(key)
         items = [trial_object(trial, experiment) for trial in engine.store.trials(key)]
         return {"apiVersion": API_VERSION, "kind": "TrialList", "items": items}
 
-    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}", responses=errors(404))
+    @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}", responses=errors(404, 409))
     def get_trial(name: str, trial: str, namespace: str | None = None):
         key = engine.resolve(name, namespace)
         _, experiment = engine.experiment(key)
         return trial_object(_trial(engine, key, trial), experiment)
 
     @app.get(f"{PREFIX}/experiments/{{name}}/trials/{{trial}}/logs", response_class=PlainTextResponse,
-             responses=errors(404))
+             responses=errors(404, 409))
     def get_trial_logs(name: str, trial: str, namespace: str | None = None):
         key = engine.resolve(name, namespace)
         return PlainTextResponse(engine.trial_output(_trial(engine, key, trial)))

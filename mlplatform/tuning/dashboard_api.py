@@ -18,11 +18,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from mlplatform.openapi import errors
 from mlplatform.tuning.engine import Engine
 
 
 def add_dashboard_routes(app: FastAPI, engine: Engine) -> None:
-    @app.get("/api/v1/experiments/{name}/trial-metrics")
+    @app.get("/api/v1/experiments/{name}/trial-metrics", responses=errors(404, 409))
     async def trial_metrics(name: str, namespace: str | None = None):
         return await run_in_threadpool(_trial_metrics, engine, name, namespace)
 
