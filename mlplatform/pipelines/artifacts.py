@@ -12,8 +12,21 @@ from functools import cached_property
 from pathlib import Path
 
 from mlplatform.errors import ConfigError
-from mlplatform.pipelines.launcher.transfer import upload
+from mlplatform.pipelines.launcher.transfer import s3_uri, upload
 from mlplatform.s3 import s3_client, split_uri
+
+
+REMOTE_SCHEMES = ("s3://", "minio://", "http://", "https://")
+IMPORTABLE = (*REMOTE_SCHEMES, "file://")
+
+
+def import_problem(uri: str, what: str) -> str | None:
+    """Why a task cannot read the artifact at `uri` (an importer's or a pipeline input's), None when it can."""
+    if not isinstance(uri, str) or not uri:
+        return f"{what} needs an artifact URI (a string), not {uri!r}"
+    if "://" in uri and not uri.startswith(IMPORTABLE):
+        return f"{what}: cannot import {uri!r}; use s3://, minio://, http(s)://, file:// or a path"
+    return None
 
 
 def root_problem(root: str, what: str = "--artifact-root") -> str | None:
@@ -29,7 +42,7 @@ def root_problem(root: str, what: str = "--artifact-root") -> str | None:
 
 def normalized_root(root: str) -> str:
     """minio:// names the platform's MinIO, which the controller reaches as S3."""
-    return "s3://" + root[len("minio://") :] if root.startswith("minio://") else root
+    return s3_uri(root)
 
 
 class ArtifactRoot:

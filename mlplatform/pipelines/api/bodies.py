@@ -46,7 +46,7 @@ class PipelineVersion(Body):
     code_source_url: Text | None = None
     pipeline_spec: dict[str, Any] | None = Field(
         None, description="the compiled pipeline (kfp.compiler's PipelineSpec), or {pipeline_spec, platform_spec}")
-    package_url: PackageUrl | None = Field(None, description="not supported: send pipeline_spec")
+    package_url: PackageUrl | None = Field(None, description="a package fetched over http(s), instead of pipeline_spec")
 
 
 class PipelineWithVersion(Body):

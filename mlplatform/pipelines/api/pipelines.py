@@ -5,9 +5,11 @@ Every package is validated before anything is stored, so a bad upload leaves not
 
 from __future__ import annotations
 
+import urllib.request
+
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
-from mlplatform.inputs import parse_off_loop
+from mlplatform.inputs import InputRejected, check_size, parse_off_loop
 from mlplatform.openapi import errors
 from mlplatform.pipelines.api import bodies, shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
@@ -17,6 +19,7 @@ from mlplatform.pipelines.ir.spec import PipelineIR
 from mlplatform.pipelines.store import Pipeline, PipelineVersion
 
 MAX_PACKAGE_BYTES = 32 * 1024 * 1024
+_FETCH_TIMEOUT_SECONDS = 30
 
 
 def validated(spec, platform=None) -> tuple[dict, dict | None]:
@@ -57,9 +60,30 @@ def _version(
 def _spec_of(body: dict) -> tuple[dict, dict | None]:
     if body.get("pipeline_spec") is not None:
         return validated(body["pipeline_spec"])
-    if (body.get("package_url") or {}).get("pipeline_url"):
-        raise InvalidInput("package_url is not supported: upload the package or send pipeline_spec")
-    raise InvalidInput("a pipeline version needs pipeline_spec (the compiled pipeline)")
+    url = (body.get("package_url") or {}).get("pipeline_url")
+    if url:
+        return fetched_package(url)
+    raise InvalidInput(
+        "a pipeline version needs pipeline_spec or package_url.pipeline_url (the compiled pipeline)"
+    )
+
+
+def fetched_package(url: str) -> tuple[dict, dict | None]:
+    """The package at package_url.pipeline_url (http or https), read within PACKAGE_LIMITS."""
+    what = f"package_url.pipeline_url {url!r}"
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"{what}: only http:// and https:// URLs are fetched")
+    try:
+        with urllib.request.urlopen(url, timeout=_FETCH_TIMEOUT_SECONDS) as response:
+            content = response.read(PACKAGE_LIMITS.max_bytes + 1)
+        check_size(content, PACKAGE_LIMITS, what)
+        return validated(*read_package(content))
+    except InputRejected:
+        raise  # over the size limit: 413, naming the URL
+    except InvalidInput as error:
+        raise InvalidInput(f"{what}: {error.message}") from None
+    except (OSError, ValueError) as error:  # unreachable, HTTP errors, bad URLs
+        raise InvalidInput(f"{what} cannot be fetched: {error}") from None
 
 
 def router(services: Services) -> APIRouter:

@@ -15,7 +15,7 @@ from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.api.pipelines import validated
 from mlplatform.pipelines.artifacts import normalized_root, root_problem
 from mlplatform.pipelines.errors import InvalidInput
-from mlplatform.pipelines.ir.parameters import check_runtime_parameters
+from mlplatform.pipelines.ir.parameters import check_runtime_parameters, split_runtime_artifacts
 from mlplatform.pipelines.ir.spec import PipelineIR
 from mlplatform.pipelines.store import Run
 
@@ -125,9 +125,9 @@ def new_run(services: Services, body: dict, experiment_id: str) -> Run:
     config = body.get("runtime_config") or {}
     if not isinstance(config.get("parameters") or {}, dict):
         raise InvalidInput("runtime_config.parameters must map parameter names to values")
-    parameters = check_runtime_parameters(
-        PipelineIR(spec).root.get("inputDefinitions", {}), config.get("parameters")
-    )
+    definitions = PipelineIR(spec).root.get("inputDefinitions", {})
+    given, artifacts = split_runtime_artifacts(definitions, config.get("parameters"))
+    parameters = {**check_runtime_parameters(definitions, given), **artifacts}
     experiment_id = body.get("experiment_id") or experiment_id
     experiment = store.get_experiment(experiment_id) if experiment_id else store.default_experiment()
     return Run(

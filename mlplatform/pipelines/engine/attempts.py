@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 
+from mlplatform.pipelines.artifacts import import_problem
 from mlplatform.pipelines.engine import platform
 from mlplatform.pipelines.engine.cache import cache_key
 from mlplatform.pipelines.engine.executor_input import runtime_artifact
@@ -271,6 +272,10 @@ class ExecutorTasks:
             uri = row.inputs.get("parameters", {}).get(source["runtimeParameter"], "")
         else:
             uri = source.get("constant", "")
+        problem = import_problem(uri, "importer")
+        if problem:
+            finish(row, "FAILED", problem)
+            return
         artifact = runtime_artifact("artifact", importer.get("typeSchema", {}), uri, importer.get("metadata"))
         row.outputs = {"parameters": {}, "artifacts": {"artifact": [artifact]}}
         finish(row, "SUCCEEDED")

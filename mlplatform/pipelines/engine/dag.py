@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from mlplatform.pipelines.engine import inputs
+from mlplatform.pipelines.engine.executor_input import runtime_artifact
 from mlplatform.pipelines.engine.states import FINAL, UNSUCCESSFUL, EngineHost, finish
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.expressions import evaluate
@@ -55,7 +56,8 @@ class RunDriver:
 
     def drive_root(self) -> Settled | None:
         parameters = dict(self.run.parameters or {})
-        return self.drive(Scope("", self.ir.root, parameters, {}))
+        artifacts = run_input_artifacts(self.ir.root, parameters)
+        return self.drive(Scope("", self.ir.root, parameters, artifacts))
 
     def drive(self, scope: Scope) -> Settled | None:
         tasks = {task.name: task for task in PipelineIR.tasks(scope.component)}
@@ -266,6 +268,17 @@ class RunDriver:
 
     def _dag_outputs(self, scope: Scope) -> dict:
         return dag_outputs(scope.component, lambda name: self.rows.get(scope.child(name)))
+
+
+def run_input_artifacts(root: dict, parameters: dict) -> dict:
+    """The root's artifact inputs, popped from the run's parameters (stored as {"uri", "metadata"})."""
+    artifacts = {}
+    for name, definition in root.get("inputDefinitions", {}).get("artifacts", {}).items():
+        given = parameters.pop(name, None)
+        if given:
+            artifact_type = definition.get("artifactType", {})
+            artifacts[name] = [runtime_artifact(name, artifact_type, given["uri"], given["metadata"])]
+    return artifacts
 
 
 def dag_outputs(component: dict, subtask: callable) -> dict:

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from mlplatform.pipelines.artifacts import ArtifactRoot
+from mlplatform.pipelines.artifacts import REMOTE_SCHEMES, ArtifactRoot
 from mlplatform.pipelines.engine import executor_input
 from mlplatform.pipelines.ir.placeholders import local_path
 from mlplatform.pipelines.launcher.manifest import Manifest, Transfer
 
 POD_OUTPUTS_DIR = "/mlp/outputs"
 POD_EXIT_CODE_FILE = "/mlp/exit_code"
+POD_IMPORTS_DIR = "/s3/.mlp-imports"  # inside the volume the Job's launcher containers fill
 POD_WORKSPACE_DIR = "/kfp-workspace"  # where KFP mounts the run's workspace volume
 
 
@@ -65,51 +68,66 @@ class Layout(ABC):
         """Files and ExecutorInput for one attempt; `artifacts` and `output_uris` carry stored URIs."""
 
 
+def staged_view(uri: str, staging: Path) -> str:
+    """Where a local task sees an artifact: a remote one's download under `staging`, file:// as its path."""
+    if uri.startswith("file://"):
+        return uri[len("file://") :]
+    for scheme in REMOTE_SCHEMES:
+        if uri.startswith(scheme):
+            return str(staging / scheme.rstrip(":/") / uri[len(scheme) :].replace("?", "_"))
+    return uri
+
+
+def stage_inputs(artifacts: dict[str, list[dict]], view: Callable[[str], str]) -> tuple[dict, list, dict]:
+    """(the artifacts as the task sees them, the downloads that fill those views, view -> stored URI).
+
+    `view` gives the URI the task sees for a stored one; the download goes where the kfp SDK reads it."""
+    views = {item["uri"]: view(item["uri"]) for items in artifacts.values() for item in items}
+    seen = {
+        name: [{**item, "uri": views[item["uri"]]} for item in items] for name, items in artifacts.items()
+    }
+    downloads = [
+        Transfer(uri, local_path(path)) for uri, path in views.items() if uri.startswith(REMOTE_SCHEMES)
+    ]
+    return seen, downloads, {path: uri for uri, path in views.items() if path != uri}
+
+
+def launcher_wrapper(io_dir: Path, manifest: Manifest) -> list[str]:
+    """The command prefix that has the launcher move the manifest's files around the task."""
+    io_dir.mkdir(parents=True, exist_ok=True)
+    (io_dir / "manifest.json").write_text(manifest.to_json())
+    launcher = [sys.executable, "-m", "mlplatform.pipelines.launcher", "run"]
+    return [*launcher, "--manifest", f"@{io_dir / 'manifest.json'}", "--"]
+
+
 class DirectLayout(Layout):
     def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
-        outputs_dir = str(self.io_dir(task_id, attempt))
-        Path(outputs_dir).mkdir(parents=True, exist_ok=True)  # dsl.get_uri() points here
+        io_dir = self.io_dir(task_id, attempt)
+        io_dir.mkdir(parents=True, exist_ok=True)  # dsl.get_uri() points here
         for uri in output_uris.values():
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        return TaskFiles(
-            executor_input.build(component, parameters, artifacts, output_uris, outputs_dir), outputs_dir
+        task_artifacts, downloads, views = stage_inputs(
+            artifacts, partial(staged_view, staging=io_dir / "imports")
         )
+        wrapper = launcher_wrapper(io_dir, Manifest(downloads)) if downloads else []
+        built = executor_input.build(component, parameters, task_artifacts, output_uris, str(io_dir))
+        return TaskFiles(built, str(io_dir), wrapper=wrapper, stored_uris=views)
 
 
 class StagedLayout(Layout):
     def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
         io_dir = self.io_dir(task_id, attempt)
-        staging = io_dir / "artifacts"
-        manifest = Manifest()
-        views: dict[str, str] = {}
-
-        def view(uri: str) -> str:
-            if uri.startswith("s3://"):
-                views[uri] = str(staging / uri[len("s3://") :])
-                return views[uri]
-            return uri
-
-        task_artifacts = {
-            name: [{**item, "uri": view(item["uri"])} for item in items] for name, items in artifacts.items()
-        }
-        manifest.downloads = [Transfer(uri, path) for uri, path in views.items()]
-        task_outputs = {name: view(uri) for name, uri in output_uris.items()}
-        manifest.uploads = [Transfer(uri, views[uri]) for uri in output_uris.values() if uri in views]
-        io_dir.mkdir(parents=True, exist_ok=True)
-        (io_dir / "manifest.json").write_text(manifest.to_json())
-        wrapper = [
-            sys.executable,
-            "-m",
-            "mlplatform.pipelines.launcher",
-            "run",
-            "--manifest",
-            f"@{io_dir / 'manifest.json'}",
-            "--",
-        ]
-        built = executor_input.build(component, parameters, task_artifacts, task_outputs, str(io_dir))
-        return TaskFiles(
-            built, str(io_dir), wrapper=wrapper, stored_uris={path: uri for uri, path in views.items()}
+        task_artifacts, downloads, views = stage_inputs(
+            artifacts, partial(staged_view, staging=io_dir / "artifacts")
         )
+        task_outputs = {name: staged_view(uri, io_dir / "artifacts") for name, uri in output_uris.items()}
+        uploads = [
+            Transfer(uri, task_outputs[name]) for name, uri in output_uris.items() if uri.startswith("s3://")
+        ]
+        views.update({task_outputs[name]: uri for name, uri in output_uris.items()})
+        wrapper = launcher_wrapper(io_dir, Manifest(downloads, uploads))
+        built = executor_input.build(component, parameters, task_artifacts, task_outputs, str(io_dir))
+        return TaskFiles(built, str(io_dir), wrapper=wrapper, stored_uris=views)
 
 
 class PodLayout(Layout):
@@ -118,17 +136,17 @@ class PodLayout(Layout):
 
     def prepare(self, task_id, attempt, component, parameters, artifacts, output_uris, run_id) -> TaskFiles:
         outputs_uri = self.root.uri(run_id, ".mlp", task_id, str(attempt))
-        downloads = [
-            Transfer(item["uri"], local_path(item["uri"]))
-            for items in artifacts.values()
-            for item in items
-            if item["uri"].startswith("s3://")
-        ]
+        artifacts, downloads, _ = stage_inputs(artifacts, pod_view)
         uploads = [Transfer(uri, local_path(uri)) for uri in output_uris.values()]
         uploads.append(Transfer(outputs_uri, POD_OUTPUTS_DIR))
         manifest = Manifest(downloads, uploads, exit_code_file=POD_EXIT_CODE_FILE)
         built = executor_input.build(component, parameters, artifacts, output_uris, POD_OUTPUTS_DIR)
         return TaskFiles(built, outputs_uri, staging=manifest)
+
+
+def pod_view(uri: str) -> str:
+    """s3:// inputs as KFP gives them (the SDK reads /s3/...); other imports downloaded into the /s3 volume."""
+    return uri if uri.startswith("s3://") else staged_view(uri, Path(POD_IMPORTS_DIR))
 
 
 def make_layout(runner_kind: str, root: ArtifactRoot, work_dir: Path) -> Layout:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from mlplatform.pipelines.artifacts import import_problem
 from mlplatform.pipelines.errors import InvalidInput
 
 _PYTHON_NAMES = {
@@ -98,3 +99,22 @@ def parse_output(text: str, kind: str):
             return text.strip().lower() == "true"
         raise ValueError(f"output {text[:80]!r} is not a valid {_PYTHON_NAMES.get(kind, kind)}") from None
     return typed(value, kind)
+
+
+def split_runtime_artifacts(input_definitions: dict, given: dict | None) -> tuple[dict, dict]:
+    """(parameter values, artifact inputs) of a run: the root's artifact inputs take a URI (a string or
+    {"uri", "metadata"}); each comes back as {"uri", "metadata"}. Raises InvalidInput naming the input."""
+    given = dict(given or {})
+    artifacts = {}
+    for name, definition in input_definitions.get("artifacts", {}).items():
+        value = given.pop(name, None)
+        if value is None:
+            if not definition.get("isOptional"):
+                raise InvalidInput(f"missing pipeline input artifact {name!r}: give its URI")
+            continue
+        artifact = value if isinstance(value, dict) else {"uri": value}
+        problem = import_problem(artifact.get("uri"), f"pipeline input artifact {name!r}")
+        if problem or not isinstance(artifact.get("metadata") or {}, dict):
+            raise InvalidInput(problem or f"pipeline input artifact {name!r}: metadata must be a mapping")
+        artifacts[name] = {"uri": artifact["uri"], "metadata": artifact.get("metadata") or {}}
+    return given, artifacts

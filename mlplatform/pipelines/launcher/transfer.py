@@ -1,16 +1,28 @@
-"""Copying artifacts (files or directories) between S3 and local paths."""
+"""Copying artifacts (files or directories) between S3 and local paths; importing from http(s)://."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import urllib.request
 from pathlib import Path
 
 from mlplatform.s3 import split_uri
 
+HTTP_TIMEOUT_SECONDS = 60
+
+
+def s3_uri(uri: str) -> str:
+    """minio:// names the platform's MinIO, which is reached as S3."""
+    return "s3://" + uri[len("minio://") :] if uri.startswith("minio://") else uri
+
 
 def download(s3, uri: str, path: str) -> int:
-    """Fetch the object at `uri`, or every object under `uri/`, to `path`; returns the files written."""
-    bucket, key = split_uri(uri)
+    """Fetch the object at `uri` (s3://, minio:// or http(s)://), or every object under an S3 `uri/`, to
+    `path`; returns the files written."""
+    if uri.startswith(("http://", "https://")):
+        return _download_http(uri, path)
+    bucket, key = split_uri(s3_uri(uri))
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -49,3 +61,13 @@ def upload(s3, path: str, uri: str) -> int:
                 )
                 count += 1
     return count
+
+
+def _download_http(uri: str, path: str) -> int:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_SECONDS) as response, open(path, "wb") as file:
+            shutil.copyfileobj(response, file)
+    except OSError as error:  # URLError and HTTPError are OSErrors
+        raise FileNotFoundError(f"input artifact {uri} cannot be fetched: {error}") from None
+    return 1
