@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SEED = 14
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 15
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 
 
