@@ -208,3 +208,56 @@ def test_bad_pipeline_input_artifact_is_a_400_naming_it(io_controller, arguments
     with pytest.raises(ApiException) as raised:
         run_pipeline(io_controller, reads_an_input_dataset, arguments)
     assert raised.value.status == 400 and named in raised.value.body
+
+
+# --- the pipeline-level caching default (kfp 2.17: KFP_DISABLE_EXECUTION_CACHING_BY_DEFAULT) -------------
+
+
+@dsl.component
+def stamp() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def stamping_pipeline(caching_default: bool, monkeypatch):
+    """A pipeline compiled as `kfp dsl compile --disable-execution-caching-by-default` does, or not."""
+    from kfp.dsl import pipeline_context
+
+    monkeypatch.setattr(pipeline_context.Pipeline, "_execution_caching_default", caching_default)
+
+    @dsl.pipeline(name=f"stamps-caching-{caching_default}".lower())
+    def stamps() -> str:
+        return stamp().output
+
+    return stamps
+
+
+@pytest.mark.parametrize("caching_default", [False, True])
+def test_pipeline_level_caching_default_is_honoured(io_controller, monkeypatch, caching_default):
+    pipeline = stamping_pipeline(caching_default, monkeypatch)
+    first, second = (succeeded(run_pipeline(io_controller, pipeline, enable_caching=None)) for _ in range(2))
+    assert (outputs_of(first, "stamp") == outputs_of(second, "stamp")) is caching_default
+    assert bool(task(second, "stamp").get("cached")) is caching_default
+
+
+def test_pod_tasks_get_imports_downloaded_into_their_s3_volume(tmp_path):
+    """The Kubernetes layout: s3:// stays as KFP gives it, minio and http are downloaded under /s3."""
+    from mlplatform.pipelines.artifacts import ArtifactRoot
+    from mlplatform.pipelines.engine.layout import PodLayout
+
+    layout = PodLayout(ArtifactRoot("s3://pipelines/root"), tmp_path)
+    uris = ["s3://pipelines/a.txt", "minio://pipelines/b.txt", "http://example.test/c.txt"]
+    inputs = {"data": [{"name": "data", "type": {}, "uri": uri, "metadata": {}} for uri in uris]}
+    files = layout.prepare("task", 1, {"inputDefinitions": {}}, {}, inputs, {}, "run")
+    seen = [item["uri"] for item in files.executor_input["inputs"]["artifacts"]["data"]["artifacts"]]
+    assert seen == [
+        uris[0],
+        "/s3/.mlp-imports/minio/pipelines/b.txt",
+        "/s3/.mlp-imports/http/example.test/c.txt",
+    ]
+    assert [(item.uri, item.path) for item in files.staging.downloads] == [
+        (uris[0], "/s3/pipelines/a.txt"),
+        (uris[1], seen[1]),
+        (uris[2], seen[2]),
+    ]
