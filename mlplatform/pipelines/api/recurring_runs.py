@@ -11,6 +11,7 @@ from mlplatform.openapi import errors
 from mlplatform.pipelines.api import shapes
 from mlplatform.pipelines.api.common import PREFIX, Services, list_query
 from mlplatform.pipelines.api.runs import new_run
+from mlplatform.pipelines.engine.controller import RUN_TEMPLATE_FIELDS
 from mlplatform.pipelines.engine.schedule import next_fire, parsed_trigger
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.store import RecurringRun
@@ -89,15 +90,4 @@ def _first_after(trigger: dict, now: float) -> float:
     return min(now, start - 1) if start else now
 
 
-_TEMPLATE_FIELDS = (
-    "experiment_id",
-    "display_name",
-    "description",
-    "pipeline_version_id",
-    "pipeline_id",
-    "pipeline_spec",
-    "platform_spec",
-    "parameters",
-    "pipeline_root",
-    "service_account",
-)
+_TEMPLATE_FIELDS = ("display_name", *RUN_TEMPLATE_FIELDS)

@@ -34,7 +34,7 @@ log = logging.getLogger("mlplatform.pipelines")
 
 _IDLE_SECONDS = 1.0
 _RUN_FINAL = ("SUCCEEDED", "FAILED", "CANCELED")
-_RUN_TEMPLATE_FIELDS = (
+RUN_TEMPLATE_FIELDS = (
     "experiment_id",
     "description",
     "pipeline_version_id",
@@ -212,7 +212,7 @@ class Engine:
         scheduled = recurring.next_fire_at
         following = next_fire(recurring.trigger, now if recurring.no_catchup else scheduled)
         run = Run(
-            **{field: getattr(recurring, field) for field in _RUN_TEMPLATE_FIELDS},
+            **{field: getattr(recurring, field) for field in RUN_TEMPLATE_FIELDS},
             display_name=f"{recurring.display_name} {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(scheduled))}",  # noqa: E501
             recurring_run_id=recurring.id,
             scheduled_at=None,

@@ -17,6 +17,7 @@ import copy
 
 import jsonpatch
 
+from mlplatform.kubeapi.patch import merge_patch  # noqa: F401 (RFC 7386; store and server call patches.merge_patch)
 from tests.support.kubeapi.errors import ApiError, bad_request
 
 # The list fields of built-in types that merge by a key (patchStrategy "merge"), and their keys.
@@ -47,20 +48,6 @@ def list_strategy(path: tuple[str, ...], builtin: bool) -> tuple[str, str | None
     if name in SET_LISTS:
         return ("set", None)
     return ("replace", None)
-
-
-# --- JSON merge patch (RFC 7386) --------------------------------------------------------------------
-
-def merge_patch(target: object, patch: object) -> object:
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 # --- strategic merge patch ----------------------------------------------------------------------------
