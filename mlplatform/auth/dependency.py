@@ -30,10 +30,12 @@ def bearer_token(request: Request) -> str:
 
 def verb_for(request: Request) -> str:
     """get or list for reads (list when the path names no object), else by method; a POST to an existing
-    object (`/runs/{id}:terminate`) is an update."""
+    object (`/runs/{id}:terminate`) is an update. A {namespace} in the path names no object
+    (`/apis/<group>/<version>/namespaces/{namespace}/<plural>` is a collection)."""
+    names_object = any(key != "namespace" for key in request.path_params)
     if request.method == "GET":
-        return "get" if request.path_params else "list"
-    if request.method == "POST" and request.path_params:
+        return "get" if names_object else "list"
+    if request.method == "POST" and names_object:
         return "update"
     return _METHOD_VERBS.get(request.method, "get")
 

@@ -33,16 +33,20 @@ class _Rejected(KubeError):
             self.reason = "RequestEntityTooLarge"
 
 
-def add_resource_routes(app: FastAPI, resources: list[Resource], versions: ResourceVersions | None = None) -> None:
+def add_resource_routes(app: FastAPI, resources: list[Resource], versions: ResourceVersions | None = None,
+                        access=None) -> None:
+    """`access` (multi-user mode, e.g. mlplatform.tuning.access.TuningAccess): its `dependencies` guard
+    every path, and `visible(request)` filters lists across namespaces to the namespaces it accepts."""
     versions = versions or ResourceVersions()
     for resource in resources:
-        _Routes(resource, versions).add_to(app)
+        _Routes(resource, versions, access).add_to(app)
     for group_version in {(r.group, r.version) for r in resources}:
-        _add_discovery(app, *group_version, [r for r in resources if (r.group, r.version) == group_version])
+        _add_discovery(app, *group_version, [r for r in resources if (r.group, r.version) == group_version],
+                       access.dependencies if access else None)
 
 
-def _add_discovery(app: FastAPI, group: str, version: str, resources: list[Resource]) -> None:
-    @app.get(f"/apis/{group}/{version}", include_in_schema=False)
+def _add_discovery(app: FastAPI, group: str, version: str, resources: list[Resource], dependencies=None) -> None:
+    @app.get(f"/apis/{group}/{version}", include_in_schema=False, dependencies=dependencies)
     def discovery():
         return {
             "kind": "APIResourceList",
@@ -62,16 +66,17 @@ def _add_discovery(app: FastAPI, group: str, version: str, resources: list[Resou
 
 
 class _Routes:
-    def __init__(self, resource: Resource, versions: ResourceVersions):
+    def __init__(self, resource: Resource, versions: ResourceVersions, access=None):
         self.resource = resource
         self.versions = versions
+        self.access = access
 
     def add_to(self, app: FastAPI) -> None:
         r = self.resource
         base = f"/apis/{r.group}/{r.version}"
         collection = f"{base}/namespaces/{{namespace}}/{r.plural}"
         item = f"{collection}/{{name}}"
-        options = {"include_in_schema": False}
+        options = {"include_in_schema": False, "dependencies": self.access.dependencies if self.access else None}
         app.add_api_route(f"{base}/{r.plural}", self.list_all, methods=["GET"], **options)
         app.add_api_route(collection, self.list, methods=["GET"], **options)
         app.add_api_route(collection, self.create, methods=["POST"], **options)
@@ -124,12 +129,19 @@ class _Routes:
         query = request.query_params
         try:
             labels = matcher(query.get("labelSelector"))
-            fields = matcher(query.get("fieldSelector"), "fieldSelector")
+            fields = self._scoped(request, namespace, matcher(query.get("fieldSelector"), "fieldSelector"))
             if (query.get("watch") or "").lower() in ("true", "1"):
                 return self._watch(namespace, labels, fields, query)
         except KubeError as error:
             return self._error(error)
         return await self._answer(self._listing, namespace, labels, fields)
+
+    def _scoped(self, request: Request, namespace: str | None, fields: Callable) -> Callable:
+        """Across namespaces in multi-user mode: only the namespaces the user may list."""
+        if namespace is not None or self.access is None:
+            return fields
+        visible = self.access.visible(request)
+        return lambda values: fields(values) and visible(values["metadata.namespace"])
 
     def _filtered(self, namespace, labels: Callable, fields: Callable) -> list[dict]:
         return [

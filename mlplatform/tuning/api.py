@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -38,10 +38,23 @@ PREFIX = "/api/v1"
 BODY_TYPES = ("application/json", "application/yaml")
 
 
-def add_routes(app: FastAPI, engine: Engine) -> None:
+def add_routes(app: FastAPI, engine: Engine, access=None) -> None:
+    """`access` (multi-user mode, mlplatform.tuning.access): guards the /experiments paths and filters the list."""
     _add_error_handlers(app)
     answer_validation_with_400(app)
+    router = APIRouter(dependencies=access.dependencies if access else [])
+    _add_experiment_routes(router, engine, access)
+    app.include_router(router)
 
+    @app.post(f"{PREFIX}/trials/{{trial}}/metrics", responses=errors(400, 404, 409, 413),
+              openapi_extra=request_body(bodies.METRICS, *BODY_TYPES))
+    async def push_metrics(trial: str, request: Request):
+        logs = _metric_logs(await _document(request))
+        await run_in_threadpool(engine.push_metrics, trial, logs)
+        return {"trial": trial, "accepted": len(logs)}
+
+
+def _add_experiment_routes(app: APIRouter, engine: Engine, access) -> None:
     @app.post(f"{PREFIX}/experiments", status_code=201, responses=errors(400, 409, 413),
               openapi_extra=request_body(bodies.EXPERIMENT, *BODY_TYPES, description="a Katib Experiment"))
     async def create_experiment(request: Request):
@@ -49,8 +62,10 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
         return await run_in_threadpool(_create, engine, document)
 
     @app.get(f"{PREFIX}/experiments")
-    def list_experiments():
-        items = [_experiment_view(engine, record.name) for record in engine.store.experiments()]
+    def list_experiments(request: Request, namespace: str | None = None):
+        visible = access.visible(request) if access else (lambda _namespace: True)
+        items = [_experiment_view(engine, record.name) for record in engine.store.experiments()
+                 if _in_namespace(record.name, namespace, visible)]
         return {
             "apiVersion": API_VERSION,
             "kind": "ExperimentList",
@@ -93,14 +108,6 @@ def add_routes(app: FastAPI, engine: Engine) -> None:
         key = engine.resolve(name, namespace)
         return PlainTextResponse(engine.trial_output(_trial(engine, key, trial)))
 
-    @app.post(f"{PREFIX}/trials/{{trial}}/metrics", responses=errors(400, 404, 409, 413),
-              openapi_extra=request_body(bodies.METRICS, *BODY_TYPES))
-    async def push_metrics(trial: str, request: Request):
-        logs = _metric_logs(await _document(request))
-        await run_in_threadpool(engine.push_metrics, trial, logs)
-        return {"trial": trial, "accepted": len(logs)}
-
-
 async def _document(request: Request):
     """The body as JSON or one YAML document, parsed off the event loop within mlplatform.inputs' limits."""
     return await inputs.parse_off_loop(_bounded_document, await request.body())
@@ -113,6 +120,11 @@ def _bounded_document(body: bytes):
         if "not valid YAML" in str(error) or "one YAML document" in str(error):
             return load_document(body)  # within the limits, merely unreadable: spec's own words for it
         raise
+
+
+def _in_namespace(key: str, namespace: str | None, visible) -> bool:
+    space = key.split(".", 1)[0]
+    return space == namespace if namespace else visible(space)
 
 
 def _trial(engine: Engine, key: str, name: str):

@@ -22,8 +22,9 @@ from mlplatform.openapi import errors
 from mlplatform.tuning.engine import Engine
 
 
-def add_dashboard_routes(app: FastAPI, engine: Engine) -> None:
-    @app.get("/api/v1/experiments/{name}/trial-metrics", responses=errors(404, 409))
+def add_dashboard_routes(app: FastAPI, engine: Engine, access=None) -> None:
+    @app.get("/api/v1/experiments/{name}/trial-metrics", responses=errors(404, 409),
+             dependencies=access.dependencies if access else None)
     async def trial_metrics(name: str, namespace: str | None = None):
         return await run_in_threadpool(_trial_metrics, engine, name, namespace)
 

@@ -36,8 +36,9 @@ def public_url(host: str, port: int) -> str:
 def build_app(
     *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str,
     retention: OutputRetention = OutputRetention(), max_body_bytes: int = 1024 * 1024,
-    watch_namespaces: str | None = None,
+    watch_namespaces: str | None = None, auth=None,
 ) -> FastAPI:
+    """`auth` (mlplatform.auth.TokenAuth or KubernetesAuth): multi-user mode; None: every request is served."""
     store = Store(db)
     task_runner = make_runner(runner, state_dir=state_dir, max_parallel=max_parallel)
     backends = {"Job": JobTrials(task_runner, store, tuning_url)}
@@ -65,11 +66,21 @@ def build_app(
 
     app = FastAPI(title="mlplatform tuning service", lifespan=lifespan)
     add_operational_routes(app, ready=engine.not_ready, registry=registry)
-    add_routes(app, engine)
-    add_dashboard_routes(app, engine)
-    add_resource_routes(app, tuning_resources(engine))  # kubeflow.org/v1beta1 for Katib's SDK and kubectl
+    access = _access(app, auth, engine)
+    add_routes(app, engine, access)
+    add_dashboard_routes(app, engine, access)
+    add_resource_routes(app, tuning_resources(engine), access=access)  # kubeflow.org/v1beta1: Katib's SDK, kubectl
     app.add_middleware(BodyLimit, default=max_body_bytes)
     return app
+
+
+def _access(app: FastAPI, auth, engine: Engine):
+    if auth is None:
+        return None
+    from mlplatform.tuning.access import TuningAccess, add_auth_error_handler
+
+    add_auth_error_handler(app)
+    return TuningAccess(auth, engine)
 
 
 def _controller(engine: Engine, watch_namespaces: str | None):

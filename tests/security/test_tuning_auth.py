@@ -1,0 +1,201 @@
+"""Multi-user mode of the tuning service (issue 14): the real `mlp serve tuning --auth-mode token|kubernetes`,
+every allow and deny path of /api/v1/experiments and of the Katib REST paths (through the real kubernetes
+client with a kubeconfig carrying a token), lists filtered to the namespaces a user may list."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from mlplatform.kube import api_client
+from tests.security.test_auth import binding, role
+from tests.support.service_process import MLP, ServiceProcess
+
+API = "/api/v1/experiments"
+KATIB = "/apis/kubeflow.org/v1beta1"
+GROUP, VERSION, PLURAL = "kubeflow.org", "v1beta1", "experiments"
+TOKENS = "# token,user,namespaces\nalice-token,alice,team-a\nbob-token,bob,team-b\nadmin-token,admin,team-a;team-b\n"
+
+
+def experiment(name: str, namespace: str) -> dict:
+    job = {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": {
+        "containers": [{"name": "training-container", "image": "python:3.11-slim",
+                        "command": [sys.executable, "-c", "print('accuracy=${trialParameters.lr}')"]}],
+        "restartPolicy": "Never"}}}}
+    return {
+        "apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
+                 "algorithm": {"algorithmName": "random"}, "maxTrialCount": 1, "parallelTrialCount": 1,
+                 "parameters": [{"name": "lr", "parameterType": "double",
+                                 "feasibleSpace": {"min": "0.01", "max": "0.1"}}],
+                 "trialTemplate": {"primaryContainerName": "training-container",
+                                   "trialParameters": [{"name": "lr", "reference": "lr"}], "trialSpec": job}},
+    }
+
+
+def bearer(token: str | None) -> dict:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def call(service, method: str, path: str, token: str | None = None, body: dict | None = None):
+    return requests.request(method, service.url + path, headers=bearer(token), json=body, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """Token mode with alice (team-a), bob (team-b), admin (both); one experiment in each namespace."""
+    workdir = tmp_path_factory.mktemp("tuning-auth")
+    (workdir / "tokens.csv").write_text(TOKENS)
+    running = ServiceProcess("tuning", workdir, max_parallel=1,
+                             args=["--auth-mode", "token", "--auth-tokens", str(workdir / "tokens.csv")]).start()
+    for token, namespace in (("alice-token", "team-a"), ("bob-token", "team-b")):
+        created = call(running, "POST", API, token, experiment(f"{namespace}-exp", namespace))
+        assert created.status_code == 201, created.text
+    yield running
+    running.stop()
+    assert "Traceback" not in running.logs(), running.logs()[-6000:]
+
+
+MATRIX = [
+    # method, path, token, status — and why
+    ("GET", API, None, 401),                                               # no token
+    ("GET", API, "forged-token", 401),                                     # a token nobody holds
+    ("GET", f"{API}/team-a-exp", None, 401),
+    ("GET", f"{KATIB}/namespaces/team-a/experiments", None, 401),
+    ("GET", KATIB, None, 401),                                             # discovery, too
+    ("GET", f"{API}/team-a-exp", "alice-token", 200),                      # the owner
+    ("GET", f"{API}/team-a-exp/trials", "alice-token", 200),
+    ("GET", f"{API}/team-a-exp/trial-metrics", "alice-token", 200),
+    ("GET", f"{API}?namespace=team-a", "alice-token", 200),
+    ("GET", f"{KATIB}/namespaces/team-a/experiments", "alice-token", 200),
+    ("GET", f"{KATIB}/namespaces/team-a/experiments/team-a-exp", "alice-token", 200),
+    ("GET", f"{API}/team-b-exp", "alice-token", 403),                      # another namespace
+    ("GET", f"{API}/team-b-exp?namespace=team-b", "alice-token", 403),
+    ("GET", f"{API}/team-b-exp/trials", "alice-token", 403),
+    ("GET", f"{API}/team-b-exp/trial-metrics", "alice-token", 403),
+    ("GET", f"{API}?namespace=team-b", "alice-token", 403),
+    ("PATCH", f"{API}/team-b-exp", "alice-token", 403),
+    ("DELETE", f"{API}/team-b-exp", "alice-token", 403),
+    ("GET", f"{KATIB}/namespaces/team-b/experiments", "alice-token", 403),
+    ("GET", f"{KATIB}/namespaces/team-b/experiments/team-b-exp", "alice-token", 403),
+    ("DELETE", f"{KATIB}/namespaces/team-b/experiments/team-b-exp", "alice-token", 403),
+    ("GET", "/healthz", None, 200),                                        # operational endpoints stay open
+    ("GET", "/readyz", None, 200),
+    ("GET", "/metrics", None, 200),
+]
+
+
+@pytest.mark.parametrize("method, path, token, status", MATRIX,
+                         ids=[f"{m}-{p}-{t}" for m, p, t, _ in MATRIX])
+def test_allow_and_deny(service, method, path, token, status):
+    body = {"spec": {"maxTrialCount": 2}} if method == "PATCH" else None
+    response = call(service, method, path, token, body)
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert "alice may not" in response.text and "experiments.kubeflow.org in namespace team-b" in response.text
+    if status in (401, 403) and path.startswith(KATIB):
+        assert response.json()["kind"] == "Status" and response.json()["code"] == status
+
+
+def test_create_in_another_namespace_is_refused(service):
+    refused = call(service, "POST", API, "alice-token", experiment("sneaky", "team-b"))
+    assert refused.status_code == 403, refused.text
+    assert "alice may not create experiments.kubeflow.org in namespace team-b" in refused.json()["error"]
+    assert call(service, "GET", f"{API}/sneaky?namespace=team-b", "bob-token").status_code == 404
+
+
+def test_the_owner_creates_lists_gets_and_deletes(service):
+    created = call(service, "POST", API, "alice-token", experiment("mine", "team-a"))
+    assert created.status_code == 201, created.text
+    assert call(service, "GET", f"{API}/mine", "alice-token").status_code == 200
+    assert "mine" in names(call(service, "GET", f"{API}?namespace=team-a", "alice-token"))
+    assert call(service, "GET", f"{API}/mine", "bob-token").status_code == 403
+    assert call(service, "DELETE", f"{API}/mine", "bob-token").status_code == 403
+    assert call(service, "DELETE", f"{API}/mine", "alice-token").status_code == 200
+
+
+def names(response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {item["metadata"]["name"] for item in response.json()["items"]}
+
+
+def test_lists_across_namespaces_are_filtered(service):
+    assert names(call(service, "GET", API, "alice-token")) >= {"team-a-exp"}
+    assert "team-b-exp" not in names(call(service, "GET", API, "alice-token"))
+    assert "team-a-exp" not in names(call(service, "GET", API, "bob-token"))
+    assert names(call(service, "GET", API, "admin-token")) >= {"team-a-exp", "team-b-exp"}
+    assert names(call(service, "GET", f"{KATIB}/experiments", "bob-token")) == {"team-b-exp"}
+
+
+def kubeconfig(tmp_path, url: str, token: str):
+    path = tmp_path / f"{token}.kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "tuning",
+        "clusters": [{"name": "tuning", "cluster": {"server": url}}],
+        "users": [{"name": "user", "user": {"token": token}}],
+        "contexts": [{"name": "tuning", "context": {"cluster": "tuning", "user": "user", "namespace": "team-a"}}],
+    }))
+    return client.CustomObjectsApi(api_client(str(path)))
+
+
+def test_the_kubernetes_client_with_a_token(service, tmp_path):
+    alice = kubeconfig(tmp_path, service.url, "alice-token")
+    found = alice.get_namespaced_custom_object(GROUP, VERSION, "team-a", PLURAL, "team-a-exp")
+    assert found["metadata"]["namespace"] == "team-a"
+    listed = alice.list_cluster_custom_object(GROUP, VERSION, PLURAL)
+    assert {item["metadata"]["namespace"] for item in listed["items"]} == {"team-a"}
+    for attempt in (lambda: alice.get_namespaced_custom_object(GROUP, VERSION, "team-b", PLURAL, "team-b-exp"),
+                    lambda: alice.list_namespaced_custom_object(GROUP, VERSION, "team-b", PLURAL),
+                    lambda: alice.create_namespaced_custom_object(GROUP, VERSION, "team-b", PLURAL,
+                                                                  experiment("kube-sneaky", "team-b"))):
+        with pytest.raises(ApiException) as refused:
+            attempt()
+        assert refused.value.status == 403 and "alice may not" in refused.value.body
+    with pytest.raises(ApiException) as unknown:
+        kubeconfig(tmp_path, service.url, "forged-token").list_namespaced_custom_object(GROUP, VERSION, "team-a",
+                                                                                         PLURAL)
+    assert unknown.value.status == 401
+
+
+def test_token_mode_needs_a_token_file():
+    result = subprocess.run([str(MLP), "serve", "tuning", "--auth-mode", "token"], capture_output=True,
+                            text=True, check=False, timeout=30)
+    assert result.returncode == 2 and "--auth-mode token needs --auth-tokens FILE" in result.stderr
+
+
+def test_kubernetes_mode_asks_the_api_server(kube_api, tmp_path):
+    """TokenReview and SubjectAccessReview on the test API server: bob views team-b through a group and
+    may not write there; alice edits team-a."""
+    server = kube_api.server
+    for namespace in ("team-a", "team-b"):
+        server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    server.create(role("kubeflow-edit", ["get", "list", "create", "update", "delete"]))
+    server.create(role("kubeflow-view", ["get", "list"]))
+    server.create(binding("RoleBinding", "alice-edit", "kubeflow-edit", [{"kind": "User", "name": "alice"}], "team-a"))
+    server.create(binding("RoleBinding", "viewers", "kubeflow-view", [{"kind": "Group", "name": "team-b-viewers"}],
+                          "team-b"))
+    server.reviews.add_token("alice-token", "alice")
+    server.reviews.add_token("bob-token", "bob", groups=["team-b-viewers"])
+    running = ServiceProcess("tuning", tmp_path / "service", max_parallel=1, args=["--auth-mode", "kubernetes"],
+                             env={"KUBECONFIG": str(kube_api.kubeconfig)}).start()
+    try:
+        assert call(running, "POST", API, "alice-token", experiment("a1", "team-a")).status_code == 201
+        assert call(running, "GET", f"{API}/a1", "alice-token").status_code == 200
+        assert call(running, "GET", f"{API}?namespace=team-b", "bob-token").status_code == 200
+        viewer_writes = call(running, "POST", API, "bob-token", experiment("b1", "team-b"))
+        assert viewer_writes.status_code == 403, viewer_writes.text
+        assert "bob may not create experiments.kubeflow.org in namespace team-b" in viewer_writes.json()["error"]
+        assert call(running, "GET", f"{API}/a1", "bob-token").status_code == 403
+        assert call(running, "GET", f"{API}/a1", "forged-token").status_code == 401
+        assert names(call(running, "GET", API, "bob-token")) == set()
+        assert server.reviews.counts["tokenreviews"] >= 2 and server.reviews.counts["subjectaccessreviews"] >= 4
+    finally:
+        running.stop()
+    assert "Traceback" not in running.logs(), running.logs()[-6000:]
