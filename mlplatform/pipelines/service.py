@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlplatform.db import make_engine
 from mlplatform.errors import ConfigError
+from mlplatform.pipelines.api.access import PipelineAccess
 from mlplatform.pipelines.api.app import create_app
 from mlplatform.pipelines.api.common import Services
 from mlplatform.pipelines.artifacts import ArtifactRoot
@@ -27,6 +28,7 @@ class Settings:
     artifact_root: str
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 32 * 1024 * 1024
+    auth: object = None  # mlplatform.auth.TokenAuth or KubernetesAuth: multi-user mode
 
 
 def build_app(settings: Settings):
@@ -46,7 +48,8 @@ def build_app(settings: Settings):
         yield
         engine.stop()
 
-    app = create_app(Services(store, engine), settings.max_body_bytes, settings.max_upload_bytes)
+    access = PipelineAccess(settings.auth, store) if settings.auth is not None else None
+    app = create_app(Services(store, engine, access), settings.max_body_bytes, settings.max_upload_bytes)
     app.router.lifespan_context = lifespan
     registry = add_operational_routes(app, ready=engine.ready)
     engine.metrics = Metrics(registry, store, runner)

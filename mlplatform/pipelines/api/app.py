@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from mlplatform.inputs import BodyLimit, InputRejected, MiB
 from mlplatform.openapi import answer_validation_with_400
 from mlplatform.pipelines.api import experiments, pipelines, recurring_runs, runs
+from mlplatform.pipelines.api.access import add_auth_errors
 from mlplatform.pipelines.api.common import PREFIX, Services
 from mlplatform.pipelines.errors import ApiError
 
@@ -20,6 +21,7 @@ def error_body(message: str, code: int) -> dict:
 
 
 def create_app(services: Services, max_body_bytes: int = 1 * MiB, max_upload_bytes: int = 32 * MiB) -> FastAPI:
+    """`services.access` set: multi-user mode (api/access.py)."""
     app = FastAPI(title="mlplatform pipeline controller", description="Kubeflow Pipelines v2beta1 API subset")
     app.add_middleware(BodyLimit, default=max_body_bytes, limits={f"{PREFIX}/pipelines/upload": max_upload_bytes})
     app.state.max_upload_bytes = max_upload_bytes
@@ -45,9 +47,12 @@ def create_app(services: Services, max_body_bytes: int = 1 * MiB, max_upload_byt
         )
         return JSONResponse(error_body(f"bad request: {problems}", 3), status_code=400)
 
+    if services.access is not None:
+        add_auth_errors(app, error_body)
+
     @app.get(f"{PREFIX}/healthz")
     def healthz():
-        return {"multi_user": False, "pipeline_store": "sql"}
+        return {"multi_user": services.access is not None, "pipeline_store": "sql"}
 
     for module in (experiments, pipelines, runs, recurring_runs):
         app.include_router(module.router(services))

@@ -12,12 +12,23 @@ from mlplatform.pipelines.store import Store
 from mlplatform.pipelines.store.listing import ListQuery
 
 PREFIX = "/apis/v2beta1"
+AUTH_STATUSES = (401, 403)  # multi-user mode (api/access.py)
 
 
 @dataclass
 class Services:
     store: Store
     engine: object  # mlplatform.pipelines.engine.controller.Engine
+    access: object = None  # mlplatform.pipelines.api.access.PipelineAccess in multi-user mode
+
+    def guard(self, resource) -> list:
+        """A router's dependencies: none, or multi-user mode's 401/403 for `resource`."""
+        return self.access.dependencies(resource) if self.access else []
+
+    def pipelines_namespace(self, namespace: str) -> str | None:
+        """Which pipelines a list shows: those of `namespace`; without one, every pipeline in single-user
+        mode and the shared ones in multi-user mode (as KFP)."""
+        return namespace if namespace or self.access else None
 
 
 FILTER_LIMITS = Limits(max_bytes=4096, max_depth=8)

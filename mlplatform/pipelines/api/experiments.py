@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from mlplatform.auth import PIPELINE_EXPERIMENTS
 from mlplatform.openapi import errors
 from mlplatform.pipelines.api import bodies, shapes
-from mlplatform.pipelines.api.common import PREFIX, Services, list_query
+from mlplatform.pipelines.api.common import AUTH_STATUSES, PREFIX, Services, list_query
 from mlplatform.pipelines.errors import InvalidInput
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/experiments", responses=errors(400, 404, 409, 413))
+    api = APIRouter(prefix=f"{PREFIX}/experiments", responses=errors(400, 404, 409, 413, *AUTH_STATUSES),
+                    dependencies=services.guard(PIPELINE_EXPERIMENTS))
     store = services.store
 
     def shape(record):
@@ -29,7 +31,7 @@ def router(services: Services) -> APIRouter:
 
     @api.get("")
     def list_(query=Depends(list_query), namespace: str = ""):
-        page = store.list_experiments(query)
+        page = store.list_experiments(query, namespace)
         return {
             "experiments": [shape(item) for item in page.items],
             "total_size": page.total_size,

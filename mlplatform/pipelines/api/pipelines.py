@@ -9,10 +9,11 @@ import urllib.request
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
+from mlplatform.auth import PIPELINES
 from mlplatform.inputs import InputRejected, check_size, parse_off_loop
 from mlplatform.openapi import errors
 from mlplatform.pipelines.api import bodies, shapes
-from mlplatform.pipelines.api.common import PREFIX, Services, list_query
+from mlplatform.pipelines.api.common import AUTH_STATUSES, PREFIX, Services, list_query
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.package import PACKAGE_LIMITS, read_package, split_spec
 from mlplatform.pipelines.ir.spec import PipelineIR
@@ -87,7 +88,8 @@ def fetched_package(url: str) -> tuple[dict, dict | None]:
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/pipelines", responses=errors(400, 404, 409, 413))
+    api = APIRouter(prefix=f"{PREFIX}/pipelines", responses=errors(400, 404, 409, 413, *AUTH_STATUSES),
+                    dependencies=services.guard(PIPELINES))
     store = services.store
 
     @api.post("/upload")
@@ -176,7 +178,7 @@ def router(services: Services) -> APIRouter:
 
     @api.get("")
     def list_(query=Depends(list_query), namespace: str = ""):
-        page = store.list_pipelines(query)
+        page = store.list_pipelines(query, services.pipelines_namespace(namespace))
         return {
             "pipelines": [shapes.pipeline(item) for item in page.items],
             "total_size": page.total_size,
@@ -185,7 +187,7 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/names/{name}")
     def get_by_name(name: str, namespace: str = ""):
-        return shapes.pipeline(store.get_pipeline_by_name(name))
+        return shapes.pipeline(store.get_pipeline_by_name(name, namespace))
 
     @api.get("/{pipeline_id}")
     def get(pipeline_id: str):

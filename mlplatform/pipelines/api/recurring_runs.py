@@ -7,9 +7,10 @@ import time
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from mlplatform.auth import PIPELINE_RUNS
 from mlplatform.openapi import errors
 from mlplatform.pipelines.api import shapes
-from mlplatform.pipelines.api.common import PREFIX, Services, list_query
+from mlplatform.pipelines.api.common import AUTH_STATUSES, PREFIX, Services, list_query
 from mlplatform.pipelines.api.runs import new_run
 from mlplatform.pipelines.engine.controller import RUN_TEMPLATE_FIELDS
 from mlplatform.pipelines.engine.schedule import next_fire, parsed_trigger
@@ -18,7 +19,8 @@ from mlplatform.pipelines.store import RecurringRun
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/recurringruns", responses=errors(400, 404, 413))
+    api = APIRouter(prefix=f"{PREFIX}/recurringruns", responses=errors(400, 404, 413, *AUTH_STATUSES),
+                    dependencies=services.guard(PIPELINE_RUNS))
     store = services.store
 
     @api.post("")
@@ -41,7 +43,7 @@ def router(services: Services) -> APIRouter:
 
     @api.get("")
     def list_(query=Depends(list_query), experiment_id: str = "", namespace: str = ""):
-        page = store.list_recurring_runs(query, experiment_id)
+        page = store.list_recurring_runs(query, experiment_id, namespace)
         return {
             "recurringRuns": [shapes.recurring_run(item) for item in page.items],
             "total_size": page.total_size,

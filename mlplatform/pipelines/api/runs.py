@@ -9,9 +9,10 @@ import os
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
+from mlplatform.auth import PIPELINE_RUNS
 from mlplatform.openapi import errors
 from mlplatform.pipelines.api import bodies, shapes
-from mlplatform.pipelines.api.common import PREFIX, Services, list_query
+from mlplatform.pipelines.api.common import AUTH_STATUSES, PREFIX, Services, list_query
 from mlplatform.pipelines.api.pipelines import validated
 from mlplatform.pipelines.artifacts import normalized_root, root_problem
 from mlplatform.pipelines.errors import InvalidInput
@@ -21,7 +22,8 @@ from mlplatform.pipelines.store import Run
 
 
 def router(services: Services) -> APIRouter:
-    api = APIRouter(prefix=f"{PREFIX}/runs", responses=errors(400, 404, 409, 413))
+    api = APIRouter(prefix=f"{PREFIX}/runs", responses=errors(400, 404, 409, 413, *AUTH_STATUSES),
+                    dependencies=services.guard(PIPELINE_RUNS))
     store, engine = services.store, services.engine
 
     @api.post("")
@@ -34,7 +36,7 @@ def router(services: Services) -> APIRouter:
 
     @api.get("")
     def list_(query=Depends(list_query), experiment_id: str = "", namespace: str = ""):
-        page = store.list_runs(query, experiment_id)
+        page = store.list_runs(query, experiment_id, namespace)
         return {
             "runs": [shapes.run(item) for item in page.items],
             "total_size": page.total_size,

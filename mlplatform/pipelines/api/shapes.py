@@ -146,6 +146,7 @@ def recurring_run(record: RecurringRun) -> dict:
         "display_name": record.display_name,
         "description": record.description,
         "experiment_id": record.experiment_id,
+        "namespace": record.namespace,
         "pipeline_version_reference": {
             "pipeline_id": record.pipeline_id,
             "pipeline_version_id": record.pipeline_version_id,

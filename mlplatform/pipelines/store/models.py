@@ -33,10 +33,13 @@ class Base(DeclarativeBase):
 
 
 class Experiment(Base):
+    """Names are unique within a namespace, as in KFP ("Default" in each namespace)."""
+
     __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("display_name", "namespace"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    display_name: Mapped[str] = mapped_column(String(255), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     namespace: Mapped[str] = mapped_column(String(63), default="")
     storage_state: Mapped[str] = mapped_column(String(16), default="AVAILABLE")
@@ -44,10 +47,13 @@ class Experiment(Base):
 
 
 class Pipeline(Base):
+    """Shared (namespace "") or private to a namespace; names are unique within a namespace, as in KFP."""
+
     __tablename__ = "pipelines"
+    __table_args__ = (UniqueConstraint("name", "namespace"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     namespace: Mapped[str] = mapped_column(String(63), default="")
@@ -94,6 +100,7 @@ class Run(Base):
     state_history: Mapped[list] = mapped_column(JSON, default=list)
     outputs: Mapped[dict] = mapped_column(JSON, default=dict)
     recurring_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    namespace: Mapped[str] = mapped_column(String(63), default="", index=True)  # its experiment's
 
 
 class Task(Base):
@@ -133,6 +140,7 @@ class RecurringRun(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id"), index=True)
+    namespace: Mapped[str] = mapped_column(String(63), default="", index=True)  # its experiment's
     display_name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     pipeline_version_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

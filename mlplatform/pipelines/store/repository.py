@@ -57,6 +57,7 @@ _RECURRING_COLUMNS = {
     "id": RecurringRun.id,
     "recurring_run_id": RecurringRun.id,
     "experiment_id": RecurringRun.experiment_id,
+    "namespace": RecurringRun.namespace,
 }
 _RUN_COLUMNS = {
     "display_name": Run.display_name,
@@ -69,6 +70,7 @@ _RUN_COLUMNS = {
     "experiment_id": Run.experiment_id,
     "pipeline_version_id": Run.pipeline_version_id,
     "storage_state": Run.storage_state,
+    "namespace": Run.namespace,
 }
 
 
@@ -110,15 +112,17 @@ class Store:
             raise NotFound(f"experiment {experiment_id} not found")
         return experiment
 
-    def default_experiment(self) -> Experiment:
+    def default_experiment(self, namespace: str = "") -> Experiment:
+        """The namespace's "Default" experiment, created when first needed."""
         with self.session() as session:
-            found = session.scalar(select(Experiment).where(Experiment.display_name == DEFAULT_EXPERIMENT))
+            found = session.scalar(select(Experiment).where(Experiment.display_name == DEFAULT_EXPERIMENT,
+                                                            Experiment.namespace == namespace))
         if found is not None:
             return found
         try:
-            return self.create_experiment(DEFAULT_EXPERIMENT, "runs created without an experiment")
+            return self.create_experiment(DEFAULT_EXPERIMENT, "runs created without an experiment", namespace)
         except AlreadyExists:  # created concurrently
-            return self.default_experiment()
+            return self.default_experiment(namespace)
 
     def list_experiments(self, query: ListQuery, namespace: str = "") -> Page:
         statement = select(Experiment)
@@ -173,16 +177,21 @@ class Store:
             raise NotFound(f"pipeline {pipeline_id} not found")
         return pipeline
 
-    def get_pipeline_by_name(self, name: str) -> Pipeline:
+    def get_pipeline_by_name(self, name: str, namespace: str = "") -> Pipeline:
         with self.session() as session:
-            pipeline = session.scalar(select(Pipeline).where(Pipeline.name == name))
+            pipeline = session.scalar(select(Pipeline).where(Pipeline.name == name, Pipeline.namespace == namespace))
         if pipeline is None:
-            raise NotFound(f"pipeline named {name!r} not found")
+            where = f" in namespace {namespace}" if namespace else ""
+            raise NotFound(f"pipeline named {name!r} not found{where}")
         return pipeline
 
-    def list_pipelines(self, query: ListQuery, namespace: str = "") -> Page:
+    def list_pipelines(self, query: ListQuery, namespace: str | None = None) -> Page:
+        """Every pipeline (namespace None), or those of one namespace ("" for the shared ones), as KFP."""
+        statement = select(Pipeline)
+        if namespace is not None:
+            statement = statement.where(Pipeline.namespace == namespace)
         with self.session() as session:
-            return list_page(session, select(Pipeline), _PIPELINE_COLUMNS, query, Pipeline.created_at)
+            return list_page(session, statement, _PIPELINE_COLUMNS, query, Pipeline.created_at)
 
     def delete_pipeline(self, pipeline_id: str, cascade: bool = False) -> None:
         self.get_pipeline(pipeline_id)
@@ -246,7 +255,9 @@ class Store:
     # --- runs ---------------------------------------------------------------------------------
 
     def add_run(self, run: Run) -> Run:
+        """Store a run in its experiment's namespace."""
         with self.session() as session:
+            run.namespace = _experiment_namespace(session, run.experiment_id)
             session.add(run)
         return run
 
@@ -257,10 +268,12 @@ class Store:
             raise NotFound(f"run {run_id} not found")
         return run
 
-    def list_runs(self, query: ListQuery, experiment_id: str = "") -> Page:
+    def list_runs(self, query: ListQuery, experiment_id: str = "", namespace: str = "") -> Page:
         statement = select(Run)
         if experiment_id:
             statement = statement.where(Run.experiment_id == experiment_id)
+        if namespace:
+            statement = statement.where(Run.namespace == namespace)
         with self.session() as session:
             return list_page(session, statement, _RUN_COLUMNS, query, Run.created_at)
 
@@ -298,7 +311,9 @@ class Store:
     # --- recurring runs -----------------------------------------------------------------------
 
     def add_recurring_run(self, recurring: RecurringRun) -> RecurringRun:
+        """Store a recurring run in its experiment's namespace."""
         with self.session() as session:
+            recurring.namespace = _experiment_namespace(session, recurring.experiment_id)
             session.add(recurring)
         return recurring
 
@@ -309,10 +324,12 @@ class Store:
             raise NotFound(f"recurring run {recurring_run_id} not found")
         return recurring
 
-    def list_recurring_runs(self, query: ListQuery, experiment_id: str = "") -> Page:
+    def list_recurring_runs(self, query: ListQuery, experiment_id: str = "", namespace: str = "") -> Page:
         statement = select(RecurringRun)
         if experiment_id:
             statement = statement.where(RecurringRun.experiment_id == experiment_id)
+        if namespace:
+            statement = statement.where(RecurringRun.namespace == namespace)
         with self.session() as session:
             return list_page(session, statement, _RECURRING_COLUMNS, query, RecurringRun.created_at)
 
@@ -357,6 +374,7 @@ class Store:
                 .values(next_fire_at=next_fire_at)
             ).rowcount
             if moved and run is not None:
+                run.namespace = recurring.namespace
                 session.add(run)
             return bool(moved)
 
@@ -403,9 +421,26 @@ class Store:
             return dict(session.execute(select(model.state, func.count()).group_by(model.state)).all())
 
 
+_ADDED_COLUMNS = (  # table, column, its SQL type and default
+    ("runs", "recurring_run_id", "VARCHAR(36)"),
+    ("runs", "namespace", "VARCHAR(63) NOT NULL DEFAULT ''"),
+    ("recurring_runs", "namespace", "VARCHAR(63) NOT NULL DEFAULT ''"),
+)
+
+
+def _experiment_namespace(session: Session, experiment_id: str) -> str:
+    return session.scalar(select(Experiment.namespace).where(Experiment.id == experiment_id)) or ""
+
+
 def _add_missing_columns(engine: Engine) -> None:
-    """Columns added since a database was created (create_all makes only missing tables)."""
-    present = {column["name"] for column in inspect(engine).get_columns("runs")}
-    if "recurring_run_id" not in present:
+    """Columns added since a database was created (create_all makes only missing tables). Runs and
+    recurring runs of an older database take their experiment's namespace."""
+    for table, column, kind in _ADDED_COLUMNS:
+        if column in {found["name"] for found in inspect(engine).get_columns(table)}:
+            continue
         with engine.begin() as connection:
-            connection.execute(text("ALTER TABLE runs ADD COLUMN recurring_run_id VARCHAR(36)"))
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+            if column == "namespace":
+                connection.execute(text(
+                    f"UPDATE {table} SET namespace = COALESCE((SELECT experiments.namespace FROM experiments "
+                    f"WHERE experiments.id = {table}.experiment_id), '')"))
