@@ -1,4 +1,8 @@
-"""The local runner: each task is a subprocess, at most `max_parallel` at once.
+"""The local runner: each task is a subprocess, taking slots out of `max_parallel` (default: the CPUs).
+
+A task takes as many slots as its CPU request asks for (`set_cpu_request('2')` takes 2, '500m' or
+none takes 1); a request beyond every slot is capped to all of them, with a line in its log. Tasks get
+their slots in the order they were queued, so a large one is not starved by small ones behind it.
 
 Every task has a directory `<state_dir>/<name>/` holding:
   spec.json     what was asked
@@ -20,7 +24,9 @@ reports its real result to the next runner that opens the same state directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import queue
 import shutil
@@ -63,7 +69,8 @@ class ProcessLimits:
 class LocalRunner(Runner):
     kind = "local"
 
-    def __init__(self, state_dir: str | Path, max_parallel: int = 4, limits: ProcessLimits | None = None):
+    def __init__(self, state_dir: str | Path, max_parallel: int | None = 4, limits: ProcessLimits | None = None):
+        max_parallel = max_parallel or os.cpu_count() or 1
         if max_parallel < 1:
             raise ValueError("max_parallel must be at least 1")
         if not Path(state_dir).is_absolute():   # tasks run in their own directories (DESIGN §10, Paths)
@@ -76,6 +83,7 @@ class LocalRunner(Runner):
         self._lock = threading.Lock()
         self._processes: dict[str, subprocess.Popen] = {}
         self._done: dict[str, threading.Event] = {}
+        self._slots = _Slots(max_parallel)
         self._workers = [
             threading.Thread(target=self._work, name=f"local-runner-{i}", daemon=True) for i in range(max_parallel)
         ]
@@ -86,6 +94,7 @@ class LocalRunner(Runner):
 
     def start(self, spec: TaskSpec) -> None:
         directory = self._dir(spec.name)
+        cpu_slots(spec.resources.cpu_request if spec.resources else None)  # a bad quantity fails here, named
         with self._lock:
             if directory.exists():
                 raise ValueError(f"task {spec.name} already exists")
@@ -183,12 +192,28 @@ class LocalRunner(Runner):
             if spec is None:
                 return
             try:
-                if not (self._dir(spec.name) / "cancelled").exists() and self._dir(spec.name).exists():
-                    self._run(spec)
+                if self._wanted(spec):
+                    with self._slots.taken(self._slots_for(spec)):
+                        if self._wanted(spec):  # not cancelled or deleted while it waited for slots
+                            self._run(spec)
             finally:
                 event = self._done.get(spec.name)
                 if event is not None:
                     event.set()
+
+    def _wanted(self, spec: TaskSpec) -> bool:
+        return not (self._dir(spec.name) / "cancelled").exists() and self._dir(spec.name).exists()
+
+    def _slots_for(self, spec: TaskSpec) -> int:
+        """The slots the task's CPU request asks for, capped (with a line in its log) to all of them."""
+        request = spec.resources.cpu_request if spec.resources else None
+        wanted = cpu_slots(request)
+        if wanted <= self.max_parallel:
+            return wanted
+        with contextlib.suppress(FileNotFoundError), open(self._dir(spec.name) / "output.log", "a") as log:
+            log.write(f"mlplatform: the CPU request {request} asks for {wanted} slots but the local runner has "
+                      f"{self.max_parallel}; it runs with all {self.max_parallel}\n")
+        return self.max_parallel
 
     def _run(self, spec: TaskSpec) -> None:
         directory = self._dir(spec.name)
@@ -241,6 +266,39 @@ class LocalRunner(Runner):
         while _alive(*identity) and time.monotonic() < deadline:
             time.sleep(_POLL_SECONDS)
         _signal_group(pid, signal.SIGKILL)
+
+
+def cpu_slots(request: str | None) -> int:
+    """Slots for a Kubernetes CPU quantity: whole CPUs rounded up, at least one ('500m' -> 1, '2' -> 2)."""
+    if not request:
+        return 1
+    text = str(request).strip()
+    try:
+        cpus = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    except ValueError:
+        raise ValueError(f"CPU request {request!r} is not a CPU quantity (like '2', '1.5' or '500m')") from None
+    return max(1, math.ceil(cpus - 1e-9))
+
+
+class _Slots:
+    """A counting gate whose waiters are served in arrival order."""
+
+    def __init__(self, total: int):
+        self._free = total
+        self._condition = threading.Condition()
+        self._turn = threading.Lock()  # the one waiter at the head of the line
+
+    @contextlib.contextmanager
+    def taken(self, count: int):
+        with self._turn, self._condition:
+            self._condition.wait_for(lambda: self._free >= count)
+            self._free -= count
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._free += count
+                self._condition.notify_all()
 
 
 def _read_int(path: Path) -> int | None:
