@@ -1,0 +1,222 @@
+"""Multi-user mode of the pipeline controller (issue 14): the real `mlp serve pipelines --auth-mode token`,
+every allow and deny path of the KFP v2beta1 API (runs, experiments, pipelines, recurring runs in the
+namespace of their experiment or their own), lists filtered by namespace, kfp.Client with existing_token;
+and `--auth-mode kubernetes` against the test API server, where a viewer may read but not create."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import yaml
+from kfp import Client
+from kfp_server_api.exceptions import ApiException
+
+from tests.pipelines import pipelines
+from tests.security.test_auth import cluster  # noqa: F401 - the fixture: team-a, team-b, their RoleBindings
+from tests.support.service_process import ServiceProcess
+
+API = "/apis/v2beta1"
+TOKENS = "# token,user,namespaces\nalice-token,alice,team-a\nbob-token,bob,team-b\n"
+
+
+def call(service, method: str, path: str, token: str | None = None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, service.url + path, headers=headers, timeout=30, **kwargs)
+
+
+def created(response, key: str) -> str:
+    assert response.status_code == 200, response.text
+    return response.json()[key]
+
+
+def new_experiment(service, token: str, name: str, namespace: str) -> str:
+    body = {"display_name": name, "namespace": namespace}
+    return created(call(service, "POST", f"{API}/experiments", token, json=body), "experiment_id")
+
+
+def new_run(service, token: str, experiment_id: str, spec: dict) -> str:
+    body = {"display_name": "run", "experiment_id": experiment_id, "pipeline_spec": spec,
+            "runtime_config": {"parameters": {"score": 1}}}
+    return created(call(service, "POST", f"{API}/runs", token, json=body), "run_id")
+
+
+def new_pipeline(service, token: str, name: str, namespace: str, package: str):
+    with open(package, "rb") as handle:
+        return call(service, "POST", f"{API}/pipelines/upload", token,
+                    params={"name": name, "namespace": namespace}, files={"uploadfile": handle})
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> str:
+    return pipelines.compile_to(pipelines.conditions, tmp_path_factory.mktemp("ir"))
+
+
+@pytest.fixture(scope="module")
+def spec(package) -> dict:
+    with open(package) as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("pipelines-auth")
+    (workdir / "tokens.csv").write_text(TOKENS)
+    running = ServiceProcess("pipelines", workdir, max_parallel=1,
+                             args=["--auth-mode", "token", "--auth-tokens", str(workdir / "tokens.csv")]).start()
+    yield running
+    running.stop()
+    assert "Traceback" not in running.logs(), running.logs()[-6000:]
+
+
+@pytest.fixture(scope="module")
+def objects(service, spec, package) -> dict:
+    """alice owns an experiment, a run and a pipeline in team-a; bob an experiment and a run in team-b."""
+    exp_a = new_experiment(service, "alice-token", "exp-a", "team-a")
+    exp_b = new_experiment(service, "bob-token", "exp-b", "team-b")
+    return {"exp_a": exp_a, "exp_b": exp_b, "run_a": new_run(service, "alice-token", exp_a, spec),
+            "run_b": new_run(service, "bob-token", exp_b, spec),
+            "pipe_a": created(new_pipeline(service, "alice-token", "pipe-a", "team-a", package), "pipeline_id")}
+
+
+MATRIX = [
+    # method, path, token, status
+    ("GET", "/experiments?namespace=team-a", None, 401),                 # no token
+    ("GET", "/runs/{run_a}", None, 401),
+    ("DELETE", "/pipelines/{pipe_a}", "forged-token", 401),              # a token nobody issued
+    ("GET", "/experiments?namespace=team-a", "alice-token", 200),        # the owner
+    ("GET", "/experiments/{exp_a}", "alice-token", 200),
+    ("GET", "/runs?namespace=team-a", "alice-token", 200),
+    ("GET", "/runs?experiment_id={exp_a}", "alice-token", 200),
+    ("GET", "/runs/{run_a}", "alice-token", 200),
+    ("GET", "/runs/{run_a}/artifacts", "alice-token", 200),
+    ("GET", "/recurringruns?namespace=team-a", "alice-token", 200),
+    ("GET", "/pipelines?namespace=team-a", "alice-token", 200),
+    ("GET", "/pipelines/{pipe_a}", "alice-token", 200),
+    ("GET", "/pipelines/{pipe_a}/versions", "alice-token", 200),
+    ("GET", "/pipelines", "bob-token", 200),                             # the shared pipelines
+    ("GET", "/experiments?namespace=team-b", "alice-token", 403),        # another namespace
+    ("GET", "/experiments/{exp_b}", "alice-token", 403),
+    ("DELETE", "/experiments/{exp_b}", "alice-token", 403),
+    ("POST", "/experiments/{exp_b}:archive", "alice-token", 403),
+    ("GET", "/runs?namespace=team-b", "alice-token", 403),
+    ("GET", "/runs?experiment_id={exp_b}", "alice-token", 403),
+    ("GET", "/runs/{run_b}", "alice-token", 403),
+    ("POST", "/runs/{run_b}:terminate", "alice-token", 403),
+    ("DELETE", "/runs/{run_b}", "alice-token", 403),
+    ("GET", "/runs/{run_b}/artifacts", "alice-token", 403),
+    ("GET", "/pipelines/{pipe_a}", "bob-token", 403),
+    ("GET", "/pipelines?namespace=team-a", "bob-token", 403),
+    ("DELETE", "/pipelines/{pipe_a}", "bob-token", 403),
+    ("GET", "/experiments", "alice-token", 400),                         # a list names its namespace
+    ("GET", "/runs", "alice-token", 400),
+    ("GET", "/runs/no-such-run", "alice-token", 404),
+]
+
+
+@pytest.mark.parametrize("method, path, token, status", MATRIX)
+def test_allow_and_deny(service, objects, method, path, token, status):
+    response = call(service, method, API + path.format(**objects), token)
+    assert response.status_code == status, response.text
+    if status == 403:
+        user = token.split("-")[0]
+        assert f"{user} may not " in response.json()["message"] and ".pipelines.kubeflow.org in namespace team-" \
+            in response.json()["message"], response.text
+
+
+def test_operational_endpoints_stay_open(service):
+    for path in (f"{API}/healthz", "/healthz", "/readyz", "/metrics"):
+        assert call(service, "GET", path).status_code == 200, path
+    assert call(service, "GET", f"{API}/healthz").json()["multi_user"] is True
+
+
+def test_creating_in_another_namespace_is_refused(service, objects, spec, package):
+    refused = call(service, "POST", f"{API}/experiments", "alice-token", json={"display_name": "x", "namespace": "team-b"})
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "alice may not create experiments.pipelines.kubeflow.org in namespace team-b"
+    run = {"display_name": "x", "experiment_id": objects["exp_b"], "pipeline_spec": spec}
+    assert call(service, "POST", f"{API}/runs", "alice-token", json=run).status_code == 403
+    recurring = {**run, "trigger": {"periodic_schedule": {"interval_second": 3600}}}
+    assert call(service, "POST", f"{API}/recurringruns", "alice-token", json=recurring).status_code == 403
+    assert new_pipeline(service, "alice-token", "p-b", "team-b", package).status_code == 403
+    assert new_pipeline(service, "alice-token", "p-shared", "", package).status_code == 403   # cluster-wide only
+    no_experiment = call(service, "POST", f"{API}/runs", "alice-token", json={"pipeline_spec": spec})
+    assert no_experiment.status_code == 400 and "experiment_id" in no_experiment.json()["message"]
+
+
+def test_the_owner_creates_lists_gets_and_deletes(service, objects, spec):
+    experiment = new_experiment(service, "alice-token", "lifecycle", "team-a")
+    run = new_run(service, "alice-token", experiment, spec)
+    listed = call(service, "GET", f"{API}/runs", "alice-token", params={"namespace": "team-a"}).json()["runs"]
+    assert {run, objects["run_a"]} <= {item["run_id"] for item in listed}
+    assert objects["run_b"] not in {item["run_id"] for item in listed}              # filtered
+    experiments = call(service, "GET", f"{API}/experiments?namespace=team-a", "alice-token").json()["experiments"]
+    assert {item["namespace"] for item in experiments} == {"team-a"}
+    assert call(service, "GET", f"{API}/runs/{run}", "alice-token").json()["experiment_id"] == experiment
+    assert call(service, "DELETE", f"{API}/runs/{run}", "alice-token").status_code == 200
+    assert call(service, "DELETE", f"{API}/experiments/{experiment}", "alice-token").status_code == 200
+
+
+def test_kfp_client_with_existing_token(service, objects):
+    alice = Client(host=service.url, namespace="team-a", existing_token="alice-token")
+    experiment = alice.create_experiment("kfp-experiment", namespace="team-a")
+    assert experiment.namespace == "team-a"
+    result = alice.create_run_from_pipeline_func(pipelines.conditions, arguments={"score": 2},
+                                                 experiment_name="kfp-experiment", namespace="team-a")
+    assert alice.get_run(result.run_id).experiment_id == experiment.experiment_id
+    listed = alice.list_runs(namespace="team-a", page_size=100).runs
+    assert result.run_id in {run.run_id for run in listed}
+    assert objects["run_b"] not in {run.run_id for run in listed}
+    with pytest.raises(ApiException) as refused:
+        alice.create_experiment("kfp-elsewhere", namespace="team-b")
+    assert refused.value.status == 403
+    with pytest.raises(ApiException) as foreign:
+        alice.get_run(objects["run_b"])
+    assert foreign.value.status == 403
+
+
+def test_kubernetes_mode_viewer_reads_but_does_not_create(cluster, tmp_path, spec, package):  # noqa: F811
+    """TokenReview and SubjectAccessReview through the test API server: bob views team-b through his group,
+    admin edits everywhere (and so may write shared pipelines), alice edits team-a only."""
+    cluster.server.reviews.add_token("admin-token", "admin")
+    running = ServiceProcess("pipelines", tmp_path / "service", max_parallel=1, args=["--auth-mode", "kubernetes"],
+                             env={"KUBECONFIG": str(cluster.kubeconfig)}).start()
+    try:
+        experiment = new_experiment(running, "admin-token", "exp-b", "team-b")
+        assert call(running, "GET", f"{API}/experiments/{experiment}", "bob-token").status_code == 200
+        assert call(running, "GET", f"{API}/runs?namespace=team-b", "bob-token").status_code == 200
+        refused = call(running, "POST", f"{API}/experiments", "bob-token", json={"display_name": "x", "namespace": "team-b"})
+        assert refused.status_code == 403, refused.text
+        run = {"display_name": "x", "experiment_id": experiment, "pipeline_spec": spec}
+        assert call(running, "POST", f"{API}/runs", "bob-token", json=run).status_code == 403
+        assert call(running, "DELETE", f"{API}/experiments/{experiment}", "bob-token").status_code == 403
+        assert new_pipeline(running, "admin-token", "shared", "", package).status_code == 200
+        assert new_pipeline(running, "alice-token", "mine", "", package).status_code == 403
+        assert new_pipeline(running, "alice-token", "mine", "team-a", package).status_code == 200
+        assert call(running, "GET", f"{API}/runs?namespace=team-a", "bob-token").status_code == 403
+    finally:
+        running.stop()
+    assert "Traceback" not in running.logs(), running.logs()[-6000:]
+
+
+def test_an_older_database_gets_the_namespace_columns(tmp_path):
+    """Runs and recurring runs of a database made before namespaces take their experiment's namespace."""
+    from sqlalchemy import text
+
+    from mlplatform.db import make_engine
+    from mlplatform.pipelines.store import Store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    store = Store(engine)
+    experiment = store.create_experiment("exp", namespace="team-a")
+    with engine.begin() as connection:
+        for table in ("runs", "recurring_runs"):
+            connection.execute(text(f"DROP INDEX ix_{table}_namespace"))
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN namespace"))
+        connection.execute(text("INSERT INTO runs (id, experiment_id, display_name, description, pipeline_spec, "
+                                "parameters, pipeline_root, service_account, state, error, cancel_requested, "
+                                "storage_state, created_at, state_history, outputs) VALUES ('old-run', :experiment, "
+                                "'old', '', '{}', '{}', '', '', 'SUCCEEDED', '', 0, 'AVAILABLE', 1, '[]', '{}')"),
+                           {"experiment": experiment.id})
+    store = Store(engine)
+    assert store.get_run("old-run").namespace == "team-a"
+    assert store.default_experiment("team-a").id != store.default_experiment("team-b").id   # "Default" per namespace
