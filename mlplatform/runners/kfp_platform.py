@@ -11,6 +11,10 @@ deploymentSpec.executors[<executor>]) whose name parameters the engine has alrea
     podMetadata                         pod labels and annotations
     imagePullSecret, imagePullPolicy    pod imagePullSecrets, the container's imagePullPolicy
     emptyDirMounts, genericEphemeralVolume, fieldPathAsEnv, activeDeadlineSeconds
+
+One field is the run's, not the executor's: `workspace` ({"pvcName", "mountPath"}), the PipelineConfig
+workspace claim (see `workspace_claim_inputs`), mounted as volume "kfp-workspace" in every container of
+the pod (the uploader too, so an output set_path'd into the workspace is uploaded from there).
 """
 
 from __future__ import annotations
@@ -33,7 +37,11 @@ APPLIED_FIELDS = (
     "fieldPathAsEnv",
     "activeDeadlineSeconds",
     "genericEphemeralVolume",
+    "workspace",
 )
+WORKSPACE_VOLUME = "kfp-workspace"  # as KFP names it
+DEFAULT_WORKSPACE_SIZE = "10Gi"  # KFP's fallback when neither the pipeline nor the server sets one
+_WORKSPACE_PATCH_FIELDS = ("accessModes", "storageClassName")  # all KFP lets pvcSpecPatch change
 
 
 def apply(job: dict, config: dict) -> None:
@@ -46,6 +54,8 @@ def apply(job: dict, config: dict) -> None:
     _env(main, config)
     _volumes(pod, main, config)
     _scheduling(pod, config)
+    if config.get("workspace"):
+        _mount_workspace(pod, config["workspace"])
     metadata = config.get("podMetadata") or {}
     template.setdefault("metadata", {})
     template["metadata"]["labels"] = {**metadata.get("labels", {}), **template["metadata"].get("labels", {})}
@@ -160,6 +170,31 @@ def _scheduling(pod: dict, config: dict) -> None:
         node_affinity["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
     if node_affinity:
         pod["affinity"] = {"nodeAffinity": node_affinity}
+
+
+def _mount_workspace(pod: dict, workspace: dict) -> None:
+    claim = {"persistentVolumeClaim": {"claimName": workspace["pvcName"]}}
+    pod.setdefault("volumes", []).append({"name": WORKSPACE_VOLUME, **claim})
+    for container in pod["containers"]:
+        mount = {"name": WORKSPACE_VOLUME, "mountPath": workspace["mountPath"]}
+        container.setdefault("volumeMounts", []).append(mount)
+
+
+def workspace_claim_inputs(workspace: dict) -> dict:
+    """`persistent_volume_claim` inputs for a run's workspace: its size (KFP's 10Gi by default) and the
+    pvcSpecPatch, which may only set accessModes and storageClassName, as KFP allows."""
+    patch = (workspace.get("kubernetes") or {}).get("pvcSpecPatch") or {}
+    unknown = sorted(set(patch) - set(_WORKSPACE_PATCH_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"workspace pvcSpecPatch: unknown field(s) {', '.join(unknown)}; KFP allows only "
+            f"{' and '.join(_WORKSPACE_PATCH_FIELDS)}"
+        )
+    return {
+        "size": workspace.get("size") or DEFAULT_WORKSPACE_SIZE,
+        "access_modes": patch.get("accessModes") or ["ReadWriteOnce"],
+        "storage_class_name": patch.get("storageClassName"),
+    }
 
 
 def persistent_volume_claim(name: str, inputs: dict) -> dict:

@@ -210,6 +210,10 @@ class KubernetesRunner(Runner):
                 raise
         return name
 
+    def create_workspace(self, name: str, workspace: dict) -> str:
+        """Create a run's PipelineConfig workspace claim (a ValueError names a bad pvcSpecPatch field)."""
+        return self.create_pvc(name, kfp_platform.workspace_claim_inputs(workspace))
+
     def delete_pvc(self, name: str) -> None:
         try:
             self.core.delete_namespaced_persistent_volume_claim(name, self.namespace)

@@ -15,7 +15,7 @@ from mlplatform.pipelines.engine import platform
 from mlplatform.pipelines.engine.cache import cache_key
 from mlplatform.pipelines.engine.executor_input import runtime_artifact
 from mlplatform.pipelines.engine.launch import command_for, environment_of, read_outputs, resources_of
-from mlplatform.pipelines.engine.layout import TaskFiles
+from mlplatform.pipelines.engine.layout import POD_WORKSPACE_DIR, TaskFiles
 from mlplatform.pipelines.engine.states import FINAL, EngineHost, finish
 from mlplatform.pipelines.errors import InvalidInput
 from mlplatform.pipelines.ir.spec import PipelineIR, TaskRef
@@ -36,6 +36,7 @@ class ExecutorTasks:
     def __init__(self, engine: EngineHost):
         self.engine = engine
         self._noted_runs: set[str] = set()  # runs told what the local runner ignores
+        self._workspaces: set[str] = set()  # runs whose workspace PVC this controller has created
 
     def advance(self, run: Run, row: Task, task: TaskRef, ir: PipelineIR) -> None:
         if row.state != "PENDING":
@@ -133,7 +134,16 @@ class ExecutorTasks:
         self._watch(run.id, row.id, spec.name)
 
     def run_settled(self, run_id: str) -> None:
+        """The run ended (or is cancelled or deleted): forget it; on Kubernetes delete its workspace PVC."""
         self._noted_runs.discard(run_id)
+        self._workspaces.discard(run_id)
+        if self.engine.runner.kind != "kubernetes":
+            return
+        try:
+            if platform.workspace_of(self.engine.store.get_run(run_id).platform_spec) is not None:
+                self.engine.runner.delete_pvc(platform.workspace_claim_name(run_id))
+        except Exception:
+            log.warning("pipeline controller: cannot delete the workspace PVC of run %s", run_id)
 
     def _platform_settings(self, run: Run, row: Task, component: dict, container: dict) -> dict:
         """The task's kfp-kubernetes settings, names resolved; locally, say once per run what is ignored."""
@@ -148,12 +158,28 @@ class ExecutorTasks:
                     " (first seen on this task; they apply on the Kubernetes runner)\n"
                 )
             return {key: value for key, value in config.items() if key == "activeDeadlineSeconds"}
-        return platform.resolved(
+        settings = platform.resolved(
             config,
             lambda spec: platform.parameter_value(
                 spec, row.inputs.get("parameters", {}), run.parameters or {}, self._sibling_output(row)
             ),
         )
+        workspace = self._workspace_claim(run)
+        return {**settings, "workspace": workspace} if workspace else settings
+
+    def _workspace_claim(self, run: Run) -> dict | None:
+        """Kubernetes: the run's PipelineConfig workspace, a PVC created on its first task (as KFP does)."""
+        workspace = platform.workspace_of(run.platform_spec)
+        if workspace is None:
+            return None
+        name = platform.workspace_claim_name(run.id)
+        if run.id not in self._workspaces:
+            try:
+                self.engine.runner.create_workspace(name, workspace)
+            except ValueError as error:
+                raise InvalidInput(str(error)) from None
+            self._workspaces.add(run.id)
+        return {"pvcName": name, "mountPath": POD_WORKSPACE_DIR}
 
     def _sibling_output(self, row: Task):
         parent = row.path.rsplit("/", 1)[0] if "/" in row.path else ""

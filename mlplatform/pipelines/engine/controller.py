@@ -273,6 +273,7 @@ class Engine:
                 finish(row, "CANCELED", "the run was terminated")
                 self.store.save_task(row)
         self.store.set_run_state(run, "CANCELED", "terminated by request")
+        self.executors.run_settled(run.id)
         if self.metrics:
             self.metrics.run_finished("CANCELED")
         for name in running:  # stopping processes can take seconds: not on the scheduler thread
@@ -283,6 +284,7 @@ class Engine:
         for row in rows:
             if row.kind == "executor" and row.state == "RUNNING":
                 self.executors.cancel(row.runner_name)
+        self.executors.run_settled(run_id)
         self.store.delete_run(run_id)
         self._irs.pop(run_id, None)
         self._wakeups.pop(run_id, None)

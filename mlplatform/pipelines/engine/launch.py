@@ -145,7 +145,8 @@ def read_outputs(root: ArtifactRoot, files: TaskFiles, component: dict, output_u
     for name, spec in definitions.get("artifacts", {}).items():
         reported = (written.get("artifacts", {}).get(name, {}).get("artifacts") or [{}])[0]
         uri = files.stored_uris.get(reported.get("uri", ""), reported.get("uri")) or output_uris[name]
-        if reported.get("custom_path"):
+        if reported.get("custom_path") and not files.outputs_dir.startswith("s3://"):
+            # (a pod's launcher uploaded it from the custom path itself)
             root.adopt(reported["custom_path"], uri)
         artifacts[name] = [
             runtime_artifact(name, spec.get("artifactType", {}), uri, reported.get("metadata"))

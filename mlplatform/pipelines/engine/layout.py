@@ -139,7 +139,12 @@ class PodLayout(Layout):
         artifacts, downloads, _ = stage_inputs(artifacts, pod_view)
         uploads = [Transfer(uri, local_path(uri)) for uri in output_uris.values()]
         uploads.append(Transfer(outputs_uri, POD_OUTPUTS_DIR))
-        manifest = Manifest(downloads, uploads, exit_code_file=POD_EXIT_CODE_FILE)
+        manifest = Manifest(
+            downloads,
+            uploads,
+            exit_code_file=POD_EXIT_CODE_FILE,
+            executor_output=f"{POD_OUTPUTS_DIR}/{executor_input.EXECUTOR_OUTPUT_FILE}",
+        )
         built = executor_input.build(component, parameters, artifacts, output_uris, POD_OUTPUTS_DIR)
         return TaskFiles(built, outputs_uri, staging=manifest)
 

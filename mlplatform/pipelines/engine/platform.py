@@ -29,6 +29,17 @@ def executor_config(platform_spec: dict | None, executor_label: str) -> dict:
     return dict((kubernetes.get("deploymentSpec") or {}).get("executors", {}).get(executor_label) or {})
 
 
+def workspace_of(platform_spec: dict | None) -> dict | None:
+    """The PipelineConfig workspace (platforms.kubernetes.pipelineConfig.workspace), if the run has one."""
+    kubernetes = ((platform_spec or {}).get("platforms") or {}).get("kubernetes") or {}
+    return (kubernetes.get("pipelineConfig") or {}).get("workspace")
+
+
+def workspace_claim_name(run_id: str) -> str:
+    """The run's workspace PVC ("kfp-workspace", as KFP's volume, then the run id)."""
+    return f"kfp-workspace-{run_id}"
+
+
 def resolved(config: dict, value_of: Callable[[dict], object]) -> dict:
     """`config` with every name parameter replaced by the name. value_of(parameter spec) -> value."""
     config = copy.deepcopy(config)

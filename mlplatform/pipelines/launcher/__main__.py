@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -23,12 +24,34 @@ def _download_all(manifest: Manifest) -> None:
         print(f"launcher: downloaded {item.uri} ({count} file(s))", flush=True)
 
 
+def custom_paths(executor_output: str) -> dict[str, str]:
+    """{artifact URI: the path the task wrote it at} for the outputs it gave a custom path (set_path)."""
+    if not executor_output or not Path(executor_output).exists():
+        return {}
+    written = json.loads(Path(executor_output).read_text() or "{}")
+    return {
+        artifact["uri"]: artifact["custom_path"]
+        for output in written.get("artifacts", {}).values()
+        for artifact in output.get("artifacts", [])
+        if artifact.get("custom_path") and artifact.get("uri")
+    }
+
+
 def _upload_all(manifest: Manifest) -> None:
     s3 = s3_client()
+    custom = custom_paths(manifest.executor_output)
     for item in manifest.uploads:
-        count = upload(s3, item.path, item.uri)
+        path = custom.get(item.uri, item.path)
+        if path != item.path and not Path(path).exists():
+            raise FileNotFoundError(
+                f"launcher: the output {item.uri} was set to the custom path {path}, which this container "
+                "cannot see (write it under the workspace, /s3 or the outputs directory)"
+            )
+        count = upload(s3, path, item.uri)
         print(
-            f"launcher: uploaded {item.uri} ({count} file(s))" if count else f"launcher: no {item.path}",
+            f"launcher: uploaded {item.uri} from {path} ({count} file(s))"
+            if count
+            else f"launcher: no {path}",
             flush=True,
         )
 

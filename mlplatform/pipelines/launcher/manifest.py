@@ -17,6 +17,9 @@ class Manifest:
     downloads: list[Transfer] = field(default_factory=list)
     uploads: list[Transfer] = field(default_factory=list)
     exit_code_file: str = ""  # upload waits for this file (Kubernetes: written by the task's shell wrapper)
+    # the task's executor output: an output artifact it gave a custom path (Artifact.set_path) is
+    # uploaded from that path instead, as KFP's launcher does
+    executor_output: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -28,4 +31,5 @@ class Manifest:
             downloads=[Transfer(**item) for item in document.get("downloads", [])],
             uploads=[Transfer(**item) for item in document.get("uploads", [])],
             exit_code_file=document.get("exit_code_file", ""),
+            executor_output=document.get("executor_output", ""),
         )

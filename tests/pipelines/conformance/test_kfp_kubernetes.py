@@ -1,6 +1,9 @@
 """kfp-kubernetes PlatformSpec and resources: rendered into the Job through the test API server (real
 kubernetes client), and on the local runner, applied where possible and reported once per run."""
 
+import json
+import time
+
 import kubernetes
 import kubernetes_validate
 import pytest
@@ -10,9 +13,12 @@ from kfp import kubernetes as kfp_kubernetes
 
 from mlplatform.pipelines.engine import platform
 from mlplatform.pipelines.engine.launch import resources_of
+from mlplatform.pipelines.launcher.__main__ import main as launcher_main
+from mlplatform.pipelines.launcher.manifest import Manifest, Transfer
 from mlplatform.runners.base import TaskSpec
 from mlplatform.runners.kubernetes import KubernetesRunner
 from tests.pipelines.conformance.helpers import outputs_of, run_pipeline, succeeded, task
+from tests.pipelines.conftest import moto_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -159,3 +165,107 @@ def test_local_runner_runs_the_pipeline_and_says_once_what_it_ignored(controller
     for setting in ("secrets as env", "PVC mounts", "node selector", "tolerations", "accelerator type/limit"):
         assert setting in log
     assert outputs_of(run, "train") == {"Output": "trained"}
+
+
+# --- PipelineConfig workspace and Artifact.set_path on the Kubernetes runner -----------------------
+
+
+@dsl.component
+def write_to_workspace(workspace_path: str, data: dsl.Output[dsl.Dataset]):
+    path = f"{workspace_path}/data.txt"
+    with open(path, "w") as file:
+        file.write("in the workspace")
+    data.set_path(path)
+
+
+@dsl.pipeline(
+    name="workspace-pipeline",
+    pipeline_config=dsl.PipelineConfig(
+        workspace=dsl.WorkspaceConfig(
+            size="5Gi",
+            kubernetes=dsl.KubernetesWorkspaceConfig(
+                pvcSpecPatch={"storageClassName": "fast", "accessModes": ["ReadWriteMany"]}
+            ),
+        )
+    ),
+)
+def uses_workspace():
+    write_to_workspace(workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER)
+
+
+def kubernetes_env(kube_api, moto_s3) -> dict:
+    return {
+        **moto_s3,
+        "KUBECONFIG": str(kube_api.kubeconfig),
+        "POD_NAMESPACE": "default",
+        "MLP_TASK_IMAGE": "registry.example/mlplatform:test",
+    }
+
+
+def wait_for(what: str, found, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (value := found()):
+        assert time.monotonic() < deadline, f"no {what} after {timeout}s"
+        time.sleep(0.2)
+    return value
+
+
+def test_workspace_is_a_pvc_per_run_mounted_in_every_task_pod(kube_api, moto_s3, start_controller):
+    controller = start_controller(
+        artifact_root="s3://pipelines/ws", env=kubernetes_env(kube_api, moto_s3), runner="kubernetes"
+    )
+    run_id = (
+        controller.client()
+        .create_run_from_pipeline_func(
+            uses_workspace, arguments={}, enable_caching=False, experiment_name="k8s"
+        )
+        .run_id
+    )
+    claim_name = platform.workspace_claim_name(run_id)
+    server = kube_api.server
+    job = wait_for("Job", lambda: server.objects("batch/v1", "Job", "default"))[0]
+    claim = server.get("v1", "PersistentVolumeClaim", claim_name, "default")
+    assert claim["spec"]["resources"]["requests"] == {"storage": "5Gi"}
+    assert (claim["spec"]["storageClassName"], claim["spec"]["accessModes"]) == ("fast", ["ReadWriteMany"])
+    pod = job["spec"]["template"]["spec"]
+    assert {"name": "kfp-workspace", "persistentVolumeClaim": {"claimName": claim_name}} in pod["volumes"]
+    for container in pod["containers"]:  # the task, and the uploader that reads its set_path output
+        assert {"name": "kfp-workspace", "mountPath": "/kfp-workspace"} in container["volumeMounts"]
+    main = pod["containers"][0]
+    assert any("/kfp-workspace" in argument for argument in main["command"] + main.get("args", []))
+    controller.client().terminate_run(run_id)
+    wait_for(
+        "deleted workspace claim",
+        lambda: server.get("v1", "PersistentVolumeClaim", claim_name, "default") is None,
+    )
+
+
+def test_workspace_claim_defaults_and_refuses_unknown_patch_fields(kube_api):
+    runner = KubernetesRunner(namespace="default", api_client=kube_api.api_client())
+    runner.create_workspace("kfp-workspace-run-2", {})
+    claim = kube_api.server.get("v1", "PersistentVolumeClaim", "kfp-workspace-run-2", "default")
+    assert (claim["spec"]["resources"]["requests"], claim["spec"]["accessModes"]) == (
+        {"storage": "10Gi"},
+        ["ReadWriteOnce"],
+    )
+    with pytest.raises(ValueError, match="volumeMode"):
+        runner.create_workspace(
+            "kfp-workspace-run-3", {"kubernetes": {"pvcSpecPatch": {"volumeMode": "Block"}}}
+        )
+
+
+def test_set_path_output_is_uploaded_from_its_custom_path(tmp_path, moto_s3, monkeypatch):
+    for key, value in moto_s3.items():
+        monkeypatch.setenv(key, value)
+    written = tmp_path / "workspace" / "model.bin"
+    written.parent.mkdir()
+    written.write_text("custom")
+    uri = "s3://pipelines/custom/train/model"
+    output = tmp_path / "executor_output.json"
+    output.write_text(
+        json.dumps({"artifacts": {"model": {"artifacts": [{"uri": uri, "custom_path": str(written)}]}}})
+    )
+    manifest = Manifest(uploads=[Transfer(uri, str(tmp_path / "s3" / "model"))], executor_output=str(output))
+    assert launcher_main(["upload", "--manifest", manifest.to_json()]) == 0
+    stored = moto_client(moto_s3).get_object(Bucket="pipelines", Key="custom/train/model")
+    assert stored["Body"].read() == b"custom"
