@@ -9,6 +9,9 @@ s.chart('tuning-service', s.workload {
   database: s.database,
   persistence: s.persistence,
   rbac: s.object({ create: s.boolean() }),
+  auth: s.object({
+    mode: s.enum(['none', 'kubernetes'], 'kubernetes: TokenReview + SubjectAccessReview per request; none: open.'),
+  }),
   controller: s.object({
     enabled: s.boolean('Act as the controller of kubeflow.org Experiments.'),
     namespaces: s.array(s.k8sName, uniqueItems=true),

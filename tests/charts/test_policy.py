@@ -20,6 +20,12 @@ LONG_RUNNING = ("Deployment", "StatefulSet")
 CALLS_API = {"pipeline-controller", "tuning-service", "prometheus", "hook:preflight", "hook:validate"}
 # The one cluster-scoped grant (contracts §5): preflight reads StorageClasses.
 PREFLIGHT_CLUSTER_RULES = [{"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list"]}]
+# The other (tuning-service auth.mode kubernetes): TokenReview and SubjectAccessReview are cluster-scoped
+# creates that name no object, so only a ClusterRole can grant them; it grants those two creates alone.
+AUTH_REVIEW_CLUSTER_RULES = [
+    {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+    {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
+]
 CREDENTIAL_WORDS = ("PASSWORD", "SECRET", "ACCESS_KEY", "TOKEN")
 
 matrix = pytest.mark.parametrize("case", RENDER_CASES, ids=lambda case: case.id)
@@ -127,13 +133,15 @@ def test_rbac_is_namespaced_least_privilege_without_wildcards(chart_suite, case,
                 for field in ("apiGroups", "resources", "verbs", "resourceNames"):
                     assert "*" not in rule.get(field, []), f"{name} grants {field} '*'"
                 assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), name
-        if obj["kind"] == "ClusterRole":
+        if obj["kind"] == "ClusterRole" and obj["metadata"]["labels"].get("mlplatform.io/purpose") == "auth-reviews":
+            assert obj["rules"] == AUTH_REVIEW_CLUSTER_RULES, name
+        elif obj["kind"] == "ClusterRole":
             assert obj["metadata"]["labels"].get("mlplatform.io/hook") == "preflight", f"{name}: only preflight may hold a ClusterRole"
             assert obj["rules"] == PREFLIGHT_CLUSTER_RULES, name
         if obj["kind"] == "RoleBinding":
             assert obj["roleRef"]["kind"] == "Role", f"{name} binds a ClusterRole in a namespace"
         if obj["kind"] == "ClusterRoleBinding":
-            assert obj["roleRef"]["name"].endswith("-preflight"), name
+            assert obj["roleRef"]["name"].endswith(("-preflight", "-tuning-service-auth-reviews")), name
 
 
 @matrix

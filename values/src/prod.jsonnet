@@ -14,7 +14,8 @@ base {
   },
   // Singletons: they schedule the work, so they have no PDB (it would block node drains).
   pipelineController+: postgres('mlplatform-pipelines-db') + networkPolicy() + resources('250m', '512Mi', '2Gi'),
-  tuningService+: postgres('mlplatform-tuning-db') + networkPolicy() + resources('250m', '512Mi', '2Gi'),
+  tuningService+: postgres('mlplatform-tuning-db') + networkPolicy() + resources('250m', '512Mi', '2Gi')
+                  + { auth: { mode: 'kubernetes' } },  // multi-user: TokenReview + SubjectAccessReview
   modelRegistry+: postgres('mlplatform-mlflow-db') + networkPolicy([gatewayNamespace]) + pdb
                   + resources('500m', '1Gi', '4Gi') + {
     replicaCount: 2,

@@ -5,7 +5,7 @@ local policies = { pdb: { enabled: true, maxUnavailable: 1 }, networkPolicy: { e
 
 base {
   pipelineController+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' } },
-  tuningService+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' } },
+  tuningService+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' }, auth: { mode: 'kubernetes' } },
   modelRegistry+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' } },
   modelServer+: policies { replicaCount: 2 },
   minio+: { networkPolicy: { enabled: true }, persistence: { size: '20Gi' } },

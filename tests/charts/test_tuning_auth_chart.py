@@ -1,0 +1,60 @@
+"""tuning-service `auth.mode` (issue 14): kubernetes mode passes --auth-mode kubernetes and grants the
+service's ServiceAccount the TokenReview and SubjectAccessReview creates, nothing more; none (the chart's
+default and dev's) renders neither; staging and prod run kubernetes mode; other modes are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlplatform.values.charts import Render
+from tests.charts.test_policy import AUTH_REVIEW_CLUSTER_RULES
+from tests.support.chart_fixtures import environment_case
+
+CHART = "tuning-service"
+
+
+def tuning_objects(objects: list[dict]) -> tuple[list[str], list[dict]]:
+    """The service container's command, and the auth ClusterRoles and ClusterRoleBindings."""
+    deployment = next(obj for obj in objects if obj["kind"] == "Deployment"
+                      and obj["metadata"]["name"].endswith("tuning-service"))
+    command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
+    grants = [obj for obj in objects if obj["kind"] in ("ClusterRole", "ClusterRoleBinding")
+              and obj["metadata"]["name"].endswith("tuning-service-auth-reviews")]
+    return command, grants
+
+
+def assert_kubernetes_mode(objects: list[dict]) -> None:
+    command, grants = tuning_objects(objects)
+    assert command[command.index("--auth-mode") + 1] == "kubernetes", command
+    cluster_role = next(obj for obj in grants if obj["kind"] == "ClusterRole")
+    binding = next(obj for obj in grants if obj["kind"] == "ClusterRoleBinding")
+    assert cluster_role["rules"] == AUTH_REVIEW_CLUSTER_RULES
+    assert binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
+    account = next(obj for obj in objects if obj["kind"] == "ServiceAccount"
+                   and obj["metadata"]["name"].endswith("tuning-service"))
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
+                                    "namespace": "mlplatform"}]
+
+
+def test_tuning_auth_none_by_default(chart_suite):
+    command, grants = tuning_objects(chart_suite.objects(Render(CHART)))
+    assert "--auth-mode" not in command and grants == []
+
+
+def test_tuning_auth_kubernetes_mode(chart_suite):
+    assert_kubernetes_mode(chart_suite.objects(Render(CHART, set_values=("auth.mode=kubernetes",))))
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_tuning_auth_kubernetes_in(chart_suite, environment):
+    assert_kubernetes_mode(chart_suite.objects(environment_case(environment).render))
+
+
+def test_tuning_auth_none_in_dev(chart_suite):
+    command, grants = tuning_objects(chart_suite.objects(environment_case("dev").render))
+    assert "--auth-mode" not in command and grants == []
+
+
+def test_tuning_auth_mode_token_is_refused(chart_suite):
+    error = chart_suite.refusal(Render(CHART, set_values=("auth.mode=token",)))
+    assert "auth" in error and "mode" in error and "kubernetes" in error, error
