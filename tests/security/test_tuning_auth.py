@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 import yaml
-from kubernetes import client
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from mlplatform.kube import api_client
@@ -162,6 +162,13 @@ def test_the_kubernetes_client_with_a_token(service, tmp_path):
         kubeconfig(tmp_path, service.url, "forged-token").list_namespaced_custom_object(GROUP, VERSION, "team-a",
                                                                                          PLURAL)
     assert unknown.value.status == 401
+
+
+def test_a_watch_across_namespaces_is_filtered(service, tmp_path):
+    bob = kubeconfig(tmp_path, service.url, "bob-token")
+    events = watch.Watch().stream(bob.list_cluster_custom_object, GROUP, VERSION, PLURAL, timeout_seconds=1)
+    seen = [(event["type"], event["object"]["metadata"]["namespace"]) for event in events]
+    assert ("ADDED", "team-b") in seen and {namespace for _, namespace in seen} == {"team-b"}, seen
 
 
 def test_token_mode_needs_a_token_file():
