@@ -2,8 +2,8 @@
 and serving.
 
     @click.command()
-    @service_options(service="tuning", port=8585, work="trials")
-    def serve(host, port, db, runner, state_dir, max_parallel): ...
+    @service_options(service="tuning", port=8585, work="trials", protects="experiments.kubeflow.org")
+    def serve(host, port, db, runner, state_dir, max_parallel, max_body_bytes, auth_mode, auth_tokens): ...
 
     app = FastAPI(...)
     metrics = add_operational_routes(app, ready=lambda: store.ping())
@@ -16,6 +16,7 @@ and serving.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 from prometheus_client import CollectorRegistry, generate_latest
@@ -24,9 +25,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 ReadyCheck = Callable[[], str | None]  # None when ready, otherwise the reason it is not
 
 
-def service_options(*, service: str, port: int, work: str):
+def service_options(*, service: str, port: int, work: str, protects: str):
     """The flags every `mlp serve` command takes (contracts §3): --host, --port, --db, --runner,
-    --state-dir, --max-parallel and --max-body-bytes. `work` names what the runner runs (tasks, trials) in the help."""
+    --state-dir, --max-parallel, --max-body-bytes, --auth-mode and --auth-tokens. `work` names what the runner runs
+    (tasks, trials) and `protects` the resources a SubjectAccessReview names, in the help."""
+
     from mlplatform.cli.options import DEFAULT_STATE_DIR, absolute_database_url, state_dir_option
     from mlplatform.db import default_url
     from mlplatform.runners import RUNNER_KINDS
@@ -46,6 +49,13 @@ def service_options(*, service: str, port: int, work: str):
                      help=f"Local runner: {work} running at once."),
         click.option("--max-body-bytes", type=click.IntRange(min=1024), default=1024 * 1024, show_default=True,
                      help="Largest request body accepted (413 above it); pipeline uploads have their own limit."),
+        click.option("--auth-mode", type=click.Choice(["none", "token", "kubernetes"]), default="none",
+                     envvar="MLP_AUTH_MODE", show_default=True,
+                     help="Multi-user mode: 'kubernetes' checks bearer tokens with TokenReview and each request with "
+                          f"a SubjectAccessReview ({protects}, in the object's namespace); 'token' answers both from "
+                          "--auth-tokens (local use, tests); 'none' serves every request."),
+        click.option("--auth-tokens", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     envvar="MLP_AUTH_TOKENS", help="Token mode: a CSV of token,user,namespace[;namespace...]."),
     ]
 
     def decorate(command):
@@ -53,6 +63,24 @@ def service_options(*, service: str, port: int, work: str):
             command = option(command)
         return command
     return decorate
+
+
+def auth_from_flags(mode: str, tokens: Path | None):
+    """The authenticator and authorizer --auth-mode and --auth-tokens ask for; None for `none`."""
+    if mode == "none":
+        return None
+    from mlplatform.auth import KubernetesAuth, TokenAuth
+
+    if mode == "token":
+        if tokens is None:
+            raise click.UsageError("--auth-mode token needs --auth-tokens FILE (token,user,namespace[;namespace...])")
+        try:
+            return TokenAuth.from_file(tokens)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+    from mlplatform.kube import api_client
+
+    return KubernetesAuth(api_client())
 
 
 def add_operational_routes(app, ready: ReadyCheck, registry: CollectorRegistry | None = None) -> CollectorRegistry:

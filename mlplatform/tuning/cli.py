@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from mlplatform.service import service_options
+from mlplatform.service import auth_from_flags, service_options
 from mlplatform.tuning.store import OutputRetention
 
 
 @click.command(help="Run the tuning service: Katib Experiments on Optuna, trials on a runner.")
-@service_options(service="tuning", port=8585, work="trials")
+@service_options(service="tuning", port=8585, work="trials", protects="experiments.kubeflow.org")
 @click.option("--pipelines-url", default=None, help="The pipeline controller, for pipeline-run trials.")
 @click.option("--trial-log-bytes", type=click.IntRange(min=1024), default=OutputRetention.max_bytes, show_default=True,
               help="The last bytes of each finished trial's output that are kept (served at .../trials/T/logs).")
@@ -21,13 +21,6 @@ from mlplatform.tuning.store import OutputRetention
 @click.option("--watch-namespaces", default=None, envvar="MLP_WATCH_NAMESPACES",
               help="Cluster mode: act as the controller of kubeflow.org Experiments in these namespaces "
                    "(comma-separated; '*' for all). Unset: no controller.")
-@click.option("--auth-mode", type=click.Choice(["none", "token", "kubernetes"]), default="none",
-              envvar="MLP_AUTH_MODE", show_default=True,
-              help="Multi-user mode: 'kubernetes' checks bearer tokens with TokenReview and each request with a "
-                   "SubjectAccessReview (experiments.kubeflow.org in its namespace); 'token' answers both from "
-                   "--auth-tokens (local use, tests); 'none' serves every request.")
-@click.option("--auth-tokens", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              envvar="MLP_AUTH_TOKENS", help="Token mode: a CSV of token,user,namespace[;namespace...].")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
     trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
@@ -47,24 +40,6 @@ def serve(
         retention=OutputRetention(max_bytes=trial_log_bytes, kept=trial_logs_kept),
         max_body_bytes=max_body_bytes,
         watch_namespaces=watch_namespaces,
-        auth=make_auth(auth_mode, auth_tokens),
+        auth=auth_from_flags(auth_mode, auth_tokens),
     )
     run(app, host, port)
-
-
-def make_auth(mode: str, tokens: Path | None):
-    """The authenticator and authorizer for --auth-mode; None for `none`."""
-    if mode == "none":
-        return None
-    from mlplatform.auth import KubernetesAuth, TokenAuth
-
-    if mode == "token":
-        if tokens is None:
-            raise click.UsageError("--auth-mode token needs --auth-tokens FILE (token,user,namespace[;namespace...])")
-        try:
-            return TokenAuth.from_file(tokens)
-        except ValueError as error:
-            raise click.UsageError(str(error)) from None
-    from mlplatform.kube import api_client
-
-    return KubernetesAuth(api_client())
