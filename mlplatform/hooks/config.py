@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-import yaml
 
+from mlplatform import inputs
 from mlplatform.cli.options import absolute_path, state_dir_option
 from mlplatform.endpoints import Endpoints
 from mlplatform.errors import ConfigError
@@ -73,13 +73,17 @@ class HookConfig:
                    namespace=endpoints.namespace)
 
 
+VALUES_LIMITS = inputs.Limits(max_bytes=8 * inputs.MiB)
+
+
 def read_values(path: Path) -> dict:
+    """A values file a user gives, within mlplatform.inputs' limits (size, aliases, depth)."""
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = inputs.load_yaml(Path(path).read_bytes(), VALUES_LIMITS, what=f"values file {path}") or {}
     except FileNotFoundError:
         raise ConfigError(f"values file {path} not found") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"values file {path} is not valid YAML: {error}") from None
+    except inputs.InputRejected as error:
+        raise ConfigError(str(error)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"values file {path}: the top level must be a mapping")
     return data

@@ -49,3 +49,15 @@ def test_exit_code(code, args, tmp_path):
         errors = [line for line in result.stderr.splitlines() if line.startswith(("error:", "Error:"))]
         assert errors, f"no one-line error on stderr: {result.stderr}"
         assert "Traceback" not in result.stderr
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, name in zip("abcdef", "bcdefg"))
+
+
+def test_a_values_file_alias_bomb_is_bad_input_named_at_once(tmp_path):
+    (tmp_path / "bomb.yaml").write_text(ALIAS_BOMB)   # 9**7 nodes from ~250 bytes
+    result = mlp("local", "up", "--values", "bomb.yaml", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "bomb.yaml expands (through YAML aliases)" in result.stderr
+    assert not (tmp_path / ".mlplatform").exists()
