@@ -12,7 +12,7 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 "$venv/bin/python" -m pip install --quiet -e ".[server,dev,kubeflow-registry]"
 # Katib's and the Training Operator's SDKs, which the tests drive the services with. Without their
 # dependencies: kubeflow-katib 0.19 pins protobuf below 5, and kfp and mlflow need 6 (the SDKs run on it).
-"$venv/bin/python" -m pip install --quiet --no-deps "kubeflow-katib==0.19.*" "kubeflow-training==1.9.*" "retrying>=1.3"
+"$venv/bin/python" -m pip install --quiet --no-deps "kubeflow-katib==0.19.*" "kubeflow-training==1.9.0" "retrying>=1.3"
 
 # The CPU build of torch: a local wheel when the machine carries one, else PyTorch's CPU index.
 if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
