@@ -171,8 +171,11 @@ def test_status_shows_how_a_held_rollout_ended(platform, tmp_path, action):
 def rollout_interrupted(platform, report: Path, interrupt) -> subprocess.CompletedProcess:
     """A healthy canary's rollout under traffic, with `interrupt(process)` called at its first analysis check."""
     with Traffic(platform.url("model-server") + "/v2/models/iris/infer", inference_request(), rate=RATE):
+        # A terminal's Ctrl-C reaches a process whose SIGINT is the default, even when pytest runs in a
+        # background job (where the shell ignores SIGINT and children inherit that).
         process = subprocess.Popen(rollout_command(platform, "healthy", report), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+                                   stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         lines = []
         for line in process.stdout:
             lines.append(line)
