@@ -16,5 +16,6 @@ s.chart('tuning-service', s.workload {
     enabled: s.boolean('Act as the controller of kubeflow.org Experiments.'),
     namespaces: s.array(s.k8sName, uniqueItems=true),
     allNamespaces: s.boolean('Every namespace, through a ClusterRole.'),
+    trainingJobs: s.boolean('Trials may be kubeflow.org/v1 PyTorchJobs and TFJobs (needs a training operator).'),
   }),
 })

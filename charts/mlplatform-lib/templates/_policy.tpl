@@ -62,6 +62,8 @@ spec:
 {{/*
 NetworkPolicy (networkPolicy.enabled): ingress on .ports only, from pods of the release's namespace
 and from networkPolicy.extraIngressFrom (e.g. the ingress controller's namespace).
+With "egress" (a list of NetworkPolicyEgressRules, see mlplatform-lib.egressToComponent), egress is
+restricted too: to DNS (port 53), those rules and networkPolicy.extraEgress; without it, egress stays open.
 */}}
 {{- define "mlplatform-lib.networkPolicy" -}}
 {{- $networkPolicy := .context.Values.networkPolicy -}}
@@ -75,7 +77,7 @@ metadata:
 spec:
   podSelector:
     matchLabels: {{- include "mlplatform-lib.policySelector" . | nindent 6 }}
-  policyTypes: [Ingress]
+  policyTypes: {{ hasKey . "egress" | ternary "[Ingress, Egress]" "[Ingress]" }}
   ingress:
     - from:
         - podSelector: {}
@@ -87,5 +89,35 @@ spec:
         - port: {{ . }}
           protocol: TCP
         {{- end }}
+  {{- if hasKey . "egress" }}
+  egress:
+    {{- /* Name resolution, wherever the cluster's resolver runs (a pod, a node-local cache). */}}
+    - ports:
+        - port: 53
+          protocol: UDP
+        - port: 53
+          protocol: TCP
+    {{- with .egress }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- with $networkPolicy.extraEgress }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+An egress rule to a component of the release: (list $ "prometheus" 9090) -> its pods on that port.
+*/}}
+{{- define "mlplatform-lib.egressToComponent" -}}
+{{- $context := index . 0 -}}
+- to:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: {{ index . 1 }}
+          app.kubernetes.io/instance: {{ $context.Release.Name }}
+  ports:
+    - port: {{ index . 2 }}
+      protocol: TCP
 {{- end -}}

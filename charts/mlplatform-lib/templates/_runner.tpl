@@ -51,11 +51,14 @@ data:
 {{/*
 The service's Deployment: (dict "context" $ "port" 8888 "dbFile" "pipelines.db" "command" <list>).
 A singleton: it schedules the work, so two replicas would run it twice; Recreate frees the volume first.
+"taskSettings" false (default true): a controller whose pods come from the user's objects (the training
+operator) has no runner ConfigMap and no S3 credentials.
 */}}
 {{- define "mlplatform-lib.runner.deployment" -}}
 {{- $context := .context -}}
 {{- $values := $context.Values -}}
 {{- $name := include "mlplatform-lib.name" $context -}}
+{{- $taskSettings := ternary true .taskSettings (not (hasKey . "taskSettings")) -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -72,7 +75,9 @@ spec:
     metadata:
       labels: {{- include "mlplatform-lib.podLabels" $context | nindent 8 }}
       annotations:
+        {{- if $taskSettings }}
         checksum/config: {{ include "mlplatform-lib.checksum" (list $context "/configmap.yaml") }}
+        {{- end }}
         {{- include "mlplatform-lib.metricsAnnotations" (dict "port" .port "path" "/metrics") | nindent 8 }}
         {{- with $values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
@@ -84,12 +89,16 @@ spec:
           image: {{ include "mlplatform-lib.image" (dict "image" $values.image "context" $context) }}
           imagePullPolicy: {{ $values.image.pullPolicy }}
           command: {{- toYaml .command | nindent 12 }}
+          {{- if $taskSettings }}
           envFrom:
             - configMapRef:
                 name: {{ include "mlplatform-lib.fullname" $context }}
+          {{- end }}
           env:
             {{- include "mlplatform-lib.databaseEnv" (dict "context" $context "file" .dbFile) | nindent 12 }}
+            {{- if $taskSettings }}
             {{- include "mlplatform-lib.s3.credentialsEnv" $context | nindent 12 }}
+            {{- end }}
             - name: POD_NAMESPACE
               valueFrom:
                 fieldRef:

@@ -1,13 +1,4 @@
-{{/* The namespaces whose Experiments the service drives: "*" (all), the list, or the release namespace. */}}
-{{- define "tuning-service.watchedNamespaces" -}}
-{{- if .Values.controller.allNamespaces -}}
-*
-{{- else -}}
-{{- .Values.controller.namespaces | default (list .Release.Namespace) | join "," -}}
-{{- end -}}
-{{- end -}}
-
-{{/* What the controller does with Katib's objects. */}}
+{{/* What the controller does with Katib's objects, and with the PyTorchJob and TFJob trials it creates (controller.trainingJobs). */}}
 {{- define "tuning-service.controllerRules" -}}
 - apiGroups: [kubeflow.org]
   resources: [experiments, trials, suggestions]
@@ -15,4 +6,15 @@
 - apiGroups: [kubeflow.org]
   resources: [experiments/status, trials/status, suggestions/status]
   verbs: [get, update, patch]
+{{- if .Values.controller.trainingJobs }}
+- apiGroups: [kubeflow.org]
+  resources: [pytorchjobs, tfjobs]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]
+{{- end }}
 {{- end -}}

@@ -1,0 +1,38 @@
+{{/*
+auth.mode kubernetes: the service asks the API server who a token is (TokenReview) and whether that
+user may act in a namespace (SubjectAccessReview). Both are cluster-scoped creates with no object to name,
+so they need a ClusterRole; it grants those two creates and nothing else, to the chart's service account.
+Renders nothing unless auth.mode is kubernetes and rbac.create is on.
+*/}}
+{{- define "mlplatform-lib.authReviewRbac" -}}
+{{- if and (eq .Values.auth.mode "kubernetes") .Values.rbac.create }}
+{{- $name := include "mlplatform-lib.fullname.suffixed" (list . "auth-reviews") }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {{ $name }}
+  labels: {{- include "mlplatform-lib.labels" . | nindent 4 }}
+    mlplatform.io/purpose: auth-reviews
+rules:
+  - apiGroups: ["authentication.k8s.io"]
+    resources: ["tokenreviews"]
+    verbs: ["create"]
+  - apiGroups: ["authorization.k8s.io"]
+    resources: ["subjectaccessreviews"]
+    verbs: ["create"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {{ $name }}
+  labels: {{- include "mlplatform-lib.labels" . | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: {{ $name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ include "mlplatform-lib.serviceAccountName" . }}
+    namespace: {{ .Release.Namespace }}
+{{- end }}
+{{- end -}}
