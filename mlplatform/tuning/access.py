@@ -5,8 +5,12 @@ Every request to /api/v1/experiments... and to the kubeflow.org/v1beta1 paths ca
 object's namespace with the request's verb (403 otherwise), through mlplatform.auth's `require`:
 
     namespace   the path's {namespace}; else ?namespace=; else the namespace of the one experiment of that
-                name; else, for a create, the Experiment's metadata.namespace; else "default"
+                name (404 when none has it); else, for a create, the Experiment's metadata.namespace;
+                else "default"
     verb        mlplatform.auth.verb_for: get/list for reads, create/update/delete by method
+
+So an object in a namespace the user may not access answers 403 (as multi-user KFP and the Kubernetes API
+do: authorization comes before the lookup); a name that exists nowhere answers 404.
 
 A list across namespaces (GET /api/v1/experiments, GET /apis/kubeflow.org/v1beta1/experiments) only
 authenticates; its items are filtered to the namespaces where the user may `list`.
@@ -41,7 +45,11 @@ class TuningAccess:
         if _is_list_across_namespaces(request):
             await self.authenticate(request)
             return
-        request.state.namespace = await self._namespace(request)
+        namespace = await self._namespace(request)
+        if namespace is None:   # the name exists nowhere: 404 to any authenticated user, as the route would answer
+            await self.authenticate(request)
+            raise NotFound(f"experiment {request.path_params['name']} not found")
+        request.state.namespace = namespace
         await self._check(request)
 
     async def authenticate(self, request: Request):
@@ -64,7 +72,7 @@ class TuningAccess:
 
         return may_list
 
-    async def _namespace(self, request: Request) -> str:
+    async def _namespace(self, request: Request) -> str | None:
         params = request.path_params
         if params.get("namespace") or request.query_params.get("namespace"):
             return params.get("namespace") or request.query_params["namespace"]
@@ -74,11 +82,15 @@ class TuningAccess:
             return await self._namespace_of_body(request)
         return ""
 
-    def _namespace_of_name(self, name: str) -> str:
+    def _namespace_of_name(self, name: str) -> str | None:
+        """The namespace of the one experiment of that name; None when there is none; "" ("default": the route
+        then answers 409 to a user allowed there) when several namespaces have one."""
         try:
             return self.engine.resolve(name).split(".", 1)[0]
-        except (NotFound, Conflict):
-            return ""   # "default": the route then answers 404 or 409 to a user allowed there
+        except NotFound:
+            return None
+        except Conflict:
+            return ""
 
     async def _namespace_of_body(self, request: Request) -> str:
         try:

@@ -1,9 +1,11 @@
-"""One pipeline controller and one tuning service (the real `mlp serve` processes) for the security tests."""
+"""One pipeline controller and one tuning service (the real `mlp serve` processes) for the security tests, and
+the test API server with the multi-user tests' teams (tests/security/multiuser.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.security.multiuser import add_teams
 from tests.support.service_process import ServiceProcess
 
 
@@ -21,3 +23,10 @@ def tuning_service(tmp_path_factory):
     yield service
     service.stop()
     assert "Traceback" not in service.logs(), service.logs()[-6000:]
+
+
+@pytest.fixture
+def cluster(kube_api):
+    """The test API server with team-a (alice edits), team-b (group team-b-viewers views) and admin everywhere."""
+    add_teams(kube_api.server)
+    return kube_api

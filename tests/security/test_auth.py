@@ -23,44 +23,8 @@ from mlplatform.auth import (
     require,
 )
 
-RBAC = "rbac.authorization.k8s.io/v1"
-KUBEFLOW_RULES = [
-    {"apiGroups": ["pipelines.kubeflow.org"], "resources": ["runs", "experiments", "pipelines"]},
-    {"apiGroups": ["kubeflow.org"], "resources": ["experiments"]},
-]
 ALICE, BOB, ADMIN = User("alice"), User("bob", ("team-b-viewers",)), User("admin")
 RUNNER = User("system:serviceaccount:team-a:pipeline-runner")
-
-
-def role(name: str, verbs: list[str]) -> dict:
-    return {"apiVersion": RBAC, "kind": "ClusterRole", "metadata": {"name": name},
-            "rules": [{**rule, "verbs": verbs} for rule in KUBEFLOW_RULES]}
-
-
-def binding(kind: str, name: str, role_name: str, subjects: list[dict], namespace: str = "") -> dict:
-    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": RBAC, "kind": kind, "metadata": metadata, "subjects": subjects,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name}}
-
-
-@pytest.fixture
-def cluster(kube_api):
-    """team-a: alice edits, its pipeline-runner ServiceAccount edits; team-b: group team-b-viewers views;
-    admin edits everywhere (a ClusterRoleBinding)."""
-    server = kube_api.server
-    for namespace in ("team-a", "team-b"):
-        server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    server.create(role("kubeflow-edit", ["get", "list", "create", "update", "delete"]))
-    server.create(role("kubeflow-view", ["get", "list"]))
-    server.create(binding("RoleBinding", "alice-edit", "kubeflow-edit", [{"kind": "User", "name": "alice"}], "team-a"))
-    server.create(binding("RoleBinding", "runner-edit", "kubeflow-edit",
-                          [{"kind": "ServiceAccount", "name": "pipeline-runner", "namespace": "team-a"}], "team-a"))
-    server.create(binding("RoleBinding", "viewers", "kubeflow-view", [{"kind": "Group", "name": "team-b-viewers"}],
-                          "team-b"))
-    server.create(binding("ClusterRoleBinding", "admin-edit", "kubeflow-edit", [{"kind": "User", "name": "admin"}]))
-    server.reviews.add_token("alice-token", "alice")
-    server.reviews.add_token("bob-token", "bob", groups=["team-b-viewers"])
-    return kube_api
 
 
 class Clock:

@@ -6,22 +6,14 @@ and `--auth-mode kubernetes` against the test API server, where a viewer may rea
 from __future__ import annotations
 
 import pytest
-import requests
 import yaml
 from kfp import Client
 from kfp_server_api.exceptions import ApiException
 
 from tests.pipelines import pipelines
-from tests.security.test_auth import cluster  # noqa: F401 - the fixture: team-a, team-b, their RoleBindings
-from tests.support.service_process import ServiceProcess
+from tests.security.multiuser import call, kubernetes_mode, running, token_mode
 
 API = "/apis/v2beta1"
-TOKENS = "# token,user,namespaces\nalice-token,alice,team-a\nbob-token,bob,team-b\n"
-
-
-def call(service, method: str, path: str, token: str | None = None, **kwargs):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, service.url + path, headers=headers, timeout=30, **kwargs)
 
 
 def created(response, key: str) -> str:
@@ -59,13 +51,8 @@ def spec(package) -> dict:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("pipelines-auth")
-    (workdir / "tokens.csv").write_text(TOKENS)
-    running = ServiceProcess("pipelines", workdir, max_parallel=1,
-                             args=["--auth-mode", "token", "--auth-tokens", str(workdir / "tokens.csv")]).start()
-    yield running
-    running.stop()
-    assert "Traceback" not in running.logs(), running.logs()[-6000:]
+    with running(token_mode("pipelines", tmp_path_factory.mktemp("pipelines-auth"))) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")
@@ -174,28 +161,56 @@ def test_kfp_client_with_existing_token(service, objects):
     assert foreign.value.status == 403
 
 
-def test_kubernetes_mode_viewer_reads_but_does_not_create(cluster, tmp_path, spec, package):  # noqa: F811
+def refused_status(attempt) -> int:
+    with pytest.raises(ApiException) as refused:
+        attempt()
+    return refused.value.status
+
+
+def test_kfp_client_across_namespaces_gets_403_and_unknown_ids_404(service, objects):
+    """Runs, experiments and pipelines of a namespace the caller may not access: 403 on get and delete (the
+    object is left alone); an id that exists nowhere: 404; the owner's own objects: found."""
+    alice = Client(host=service.url, namespace="team-a", existing_token="alice-token")
+    bob = Client(host=service.url, namespace="team-b", existing_token="bob-token")
+    denied = {
+        "get run": lambda: alice.get_run(objects["run_b"]),
+        "delete run": lambda: alice.delete_run(objects["run_b"]),
+        "get experiment": lambda: alice.get_experiment(experiment_id=objects["exp_b"]),
+        "delete experiment": lambda: alice.delete_experiment(objects["exp_b"]),
+        "get pipeline": lambda: bob.get_pipeline(objects["pipe_a"]),
+        "delete pipeline": lambda: bob.delete_pipeline(objects["pipe_a"]),
+    }
+    assert {what: refused_status(attempt) for what, attempt in denied.items()} == dict.fromkeys(denied, 403)
+    unknown = {
+        "get run": lambda: alice.get_run("no-such-run"),
+        "delete run": lambda: alice.delete_run("no-such-run"),
+        "get experiment": lambda: alice.get_experiment(experiment_id="no-such-experiment"),
+        "delete experiment": lambda: alice.delete_experiment("no-such-experiment"),
+        "get pipeline": lambda: alice.get_pipeline("no-such-pipeline"),
+        "delete pipeline": lambda: alice.delete_pipeline("no-such-pipeline"),
+    }
+    assert {what: refused_status(attempt) for what, attempt in unknown.items()} == dict.fromkeys(unknown, 404)
+    assert bob.get_run(objects["run_b"]).run_id == objects["run_b"]                    # still there
+    assert bob.get_experiment(experiment_id=objects["exp_b"]).namespace == "team-b"
+    assert alice.get_pipeline(objects["pipe_a"]).pipeline_id == objects["pipe_a"]
+
+
+def test_kubernetes_mode_viewer_reads_but_does_not_create(cluster, tmp_path, spec, package):
     """TokenReview and SubjectAccessReview through the test API server: bob views team-b through his group,
     admin edits everywhere (and so may write shared pipelines), alice edits team-a only."""
-    cluster.server.reviews.add_token("admin-token", "admin")
-    running = ServiceProcess("pipelines", tmp_path / "service", max_parallel=1, args=["--auth-mode", "kubernetes"],
-                             env={"KUBECONFIG": str(cluster.kubeconfig)}).start()
-    try:
-        experiment = new_experiment(running, "admin-token", "exp-b", "team-b")
-        assert call(running, "GET", f"{API}/experiments/{experiment}", "bob-token").status_code == 200
-        assert call(running, "GET", f"{API}/runs?namespace=team-b", "bob-token").status_code == 200
-        refused = call(running, "POST", f"{API}/experiments", "bob-token", json={"display_name": "x", "namespace": "team-b"})
+    with running(kubernetes_mode("pipelines", tmp_path / "service", cluster.kubeconfig)) as service:
+        experiment = new_experiment(service, "admin-token", "exp-b", "team-b")
+        assert call(service, "GET", f"{API}/experiments/{experiment}", "bob-token").status_code == 200
+        assert call(service, "GET", f"{API}/runs?namespace=team-b", "bob-token").status_code == 200
+        refused = call(service, "POST", f"{API}/experiments", "bob-token", json={"display_name": "x", "namespace": "team-b"})
         assert refused.status_code == 403, refused.text
         run = {"display_name": "x", "experiment_id": experiment, "pipeline_spec": spec}
-        assert call(running, "POST", f"{API}/runs", "bob-token", json=run).status_code == 403
-        assert call(running, "DELETE", f"{API}/experiments/{experiment}", "bob-token").status_code == 403
-        assert new_pipeline(running, "admin-token", "shared", "", package).status_code == 200
-        assert new_pipeline(running, "alice-token", "mine", "", package).status_code == 403
-        assert new_pipeline(running, "alice-token", "mine", "team-a", package).status_code == 200
-        assert call(running, "GET", f"{API}/runs?namespace=team-a", "bob-token").status_code == 403
-    finally:
-        running.stop()
-    assert "Traceback" not in running.logs(), running.logs()[-6000:]
+        assert call(service, "POST", f"{API}/runs", "bob-token", json=run).status_code == 403
+        assert call(service, "DELETE", f"{API}/experiments/{experiment}", "bob-token").status_code == 403
+        assert new_pipeline(service, "admin-token", "shared", "", package).status_code == 200
+        assert new_pipeline(service, "alice-token", "mine", "", package).status_code == 403
+        assert new_pipeline(service, "alice-token", "mine", "team-a", package).status_code == 200
+        assert call(service, "GET", f"{API}/runs?namespace=team-a", "bob-token").status_code == 403
 
 
 def test_an_older_database_gets_the_namespace_columns(tmp_path):

@@ -8,19 +8,18 @@ import subprocess
 import sys
 
 import pytest
-import requests
 import yaml
+from kubeflow import katib
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from mlplatform.kube import api_client
-from tests.security.test_auth import binding, role
-from tests.support.service_process import MLP, ServiceProcess
+from tests.security.multiuser import call, kubernetes_mode, running, token_mode
+from tests.support.service_process import MLP
 
 API = "/api/v1/experiments"
 KATIB = "/apis/kubeflow.org/v1beta1"
 GROUP, VERSION, PLURAL = "kubeflow.org", "v1beta1", "experiments"
-TOKENS = "# token,user,namespaces\nalice-token,alice,team-a\nbob-token,bob,team-b\nadmin-token,admin,team-a;team-b\n"
 
 
 def experiment(name: str, namespace: str) -> dict:
@@ -40,27 +39,14 @@ def experiment(name: str, namespace: str) -> dict:
     }
 
 
-def bearer(token: str | None) -> dict:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def call(service, method: str, path: str, token: str | None = None, body: dict | None = None):
-    return requests.request(method, service.url + path, headers=bearer(token), json=body, timeout=30)
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     """Token mode with alice (team-a), bob (team-b), admin (both); one experiment in each namespace."""
-    workdir = tmp_path_factory.mktemp("tuning-auth")
-    (workdir / "tokens.csv").write_text(TOKENS)
-    running = ServiceProcess("tuning", workdir, max_parallel=1,
-                             args=["--auth-mode", "token", "--auth-tokens", str(workdir / "tokens.csv")]).start()
-    for token, namespace in (("alice-token", "team-a"), ("bob-token", "team-b")):
-        created = call(running, "POST", API, token, experiment(f"{namespace}-exp", namespace))
-        assert created.status_code == 201, created.text
-    yield running
-    running.stop()
-    assert "Traceback" not in running.logs(), running.logs()[-6000:]
+    with running(token_mode("tuning", tmp_path_factory.mktemp("tuning-auth"))) as service:
+        for token, namespace in (("alice-token", "team-a"), ("bob-token", "team-b")):
+            created = call(service, "POST", API, token, json=experiment(f"{namespace}-exp", namespace))
+            assert created.status_code == 201, created.text
+        yield service
 
 
 MATRIX = [
@@ -86,6 +72,14 @@ MATRIX = [
     ("GET", f"{KATIB}/namespaces/team-b/experiments", "alice-token", 403),
     ("GET", f"{KATIB}/namespaces/team-b/experiments/team-b-exp", "alice-token", 403),
     ("DELETE", f"{KATIB}/namespaces/team-b/experiments/team-b-exp", "alice-token", 403),
+    ("GET", f"{API}/no-such-exp", None, 401),                              # nowhere: 401 before 404
+    ("GET", f"{API}/no-such-exp", "alice-token", 404),                     # exists nowhere
+    ("DELETE", f"{API}/no-such-exp", "alice-token", 404),
+    ("GET", f"{API}/no-such-exp/trials", "alice-token", 404),
+    ("GET", f"{API}/no-such-exp?namespace=team-a", "alice-token", 404),
+    ("GET", f"{KATIB}/namespaces/team-a/experiments/no-such-exp", "alice-token", 404),
+    ("GET", f"{API}/no-such-exp?namespace=team-b", "alice-token", 403),   # a namespace she may not see
+    ("GET", f"{KATIB}/namespaces/team-b/experiments/no-such-exp", "alice-token", 403),
     ("GET", "/healthz", None, 200),                                        # operational endpoints stay open
     ("GET", "/readyz", None, 200),
     ("GET", "/metrics", None, 200),
@@ -96,7 +90,7 @@ MATRIX = [
                          ids=[f"{m}-{p}-{t}" for m, p, t, _ in MATRIX])
 def test_allow_and_deny(service, method, path, token, status):
     body = {"spec": {"maxTrialCount": 2}} if method == "PATCH" else None
-    response = call(service, method, path, token, body)
+    response = call(service, method, path, token, json=body)
     assert response.status_code == status, response.text
     if status == 403:
         assert "alice may not" in response.text and "experiments.kubeflow.org in namespace team-b" in response.text
@@ -105,14 +99,14 @@ def test_allow_and_deny(service, method, path, token, status):
 
 
 def test_create_in_another_namespace_is_refused(service):
-    refused = call(service, "POST", API, "alice-token", experiment("sneaky", "team-b"))
+    refused = call(service, "POST", API, "alice-token", json=experiment("sneaky", "team-b"))
     assert refused.status_code == 403, refused.text
     assert "alice may not create experiments.kubeflow.org in namespace team-b" in refused.json()["error"]
     assert call(service, "GET", f"{API}/sneaky?namespace=team-b", "bob-token").status_code == 404
 
 
 def test_the_owner_creates_lists_gets_and_deletes(service):
-    created = call(service, "POST", API, "alice-token", experiment("mine", "team-a"))
+    created = call(service, "POST", API, "alice-token", json=experiment("mine", "team-a"))
     assert created.status_code == 201, created.text
     assert call(service, "GET", f"{API}/mine", "alice-token").status_code == 200
     assert "mine" in names(call(service, "GET", f"{API}?namespace=team-a", "alice-token"))
@@ -135,6 +129,10 @@ def test_lists_across_namespaces_are_filtered(service):
 
 
 def kubeconfig(tmp_path, url: str, token: str):
+    return client.CustomObjectsApi(api_client(str(kubeconfig_file(tmp_path, url, token))))
+
+
+def kubeconfig_file(tmp_path, url: str, token: str):
     path = tmp_path / f"{token}.kubeconfig"
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "tuning",
@@ -142,7 +140,7 @@ def kubeconfig(tmp_path, url: str, token: str):
         "users": [{"name": "user", "user": {"token": token}}],
         "contexts": [{"name": "tuning", "context": {"cluster": "tuning", "user": "user", "namespace": "team-a"}}],
     }))
-    return client.CustomObjectsApi(api_client(str(path)))
+    return path
 
 
 def test_the_kubernetes_client_with_a_token(service, tmp_path):
@@ -164,6 +162,25 @@ def test_the_kubernetes_client_with_a_token(service, tmp_path):
     assert unknown.value.status == 401
 
 
+def katib_status(attempt) -> int:
+    """The HTTP status behind the Katib SDK's RuntimeError."""
+    with pytest.raises(RuntimeError) as failed:
+        attempt()
+    assert isinstance(failed.value.__context__, ApiException), failed.value
+    return failed.value.__context__.status
+
+
+def test_katib_client_across_namespaces_gets_403_and_unknown_names_404(service, tmp_path):
+    alice = katib.KatibClient(config_file=str(kubeconfig_file(tmp_path, service.url, "alice-token")),
+                              namespace="team-a")
+    assert alice.get_experiment("team-a-exp").metadata.namespace == "team-a"
+    assert katib_status(lambda: alice.get_experiment("team-b-exp", namespace="team-b")) == 403
+    assert katib_status(lambda: alice.delete_experiment("team-b-exp", namespace="team-b")) == 403
+    assert katib_status(lambda: alice.get_experiment("no-such-exp")) == 404
+    assert katib_status(lambda: alice.delete_experiment("no-such-exp")) == 404
+    assert call(service, "GET", f"{API}/team-b-exp", "bob-token").status_code == 200     # left alone
+
+
 def test_a_watch_across_namespaces_is_filtered(service, tmp_path):
     bob = kubeconfig(tmp_path, service.url, "bob-token")
     events = watch.Watch().stream(bob.list_cluster_custom_object, GROUP, VERSION, PLURAL, timeout_seconds=1)
@@ -177,32 +194,18 @@ def test_token_mode_needs_a_token_file():
     assert result.returncode == 2 and "--auth-mode token needs --auth-tokens FILE" in result.stderr
 
 
-def test_kubernetes_mode_asks_the_api_server(kube_api, tmp_path):
+def test_kubernetes_mode_asks_the_api_server(cluster, tmp_path):
     """TokenReview and SubjectAccessReview on the test API server: bob views team-b through a group and
     may not write there; alice edits team-a."""
-    server = kube_api.server
-    for namespace in ("team-a", "team-b"):
-        server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    server.create(role("kubeflow-edit", ["get", "list", "create", "update", "delete"]))
-    server.create(role("kubeflow-view", ["get", "list"]))
-    server.create(binding("RoleBinding", "alice-edit", "kubeflow-edit", [{"kind": "User", "name": "alice"}], "team-a"))
-    server.create(binding("RoleBinding", "viewers", "kubeflow-view", [{"kind": "Group", "name": "team-b-viewers"}],
-                          "team-b"))
-    server.reviews.add_token("alice-token", "alice")
-    server.reviews.add_token("bob-token", "bob", groups=["team-b-viewers"])
-    running = ServiceProcess("tuning", tmp_path / "service", max_parallel=1, args=["--auth-mode", "kubernetes"],
-                             env={"KUBECONFIG": str(kube_api.kubeconfig)}).start()
-    try:
-        assert call(running, "POST", API, "alice-token", experiment("a1", "team-a")).status_code == 201
-        assert call(running, "GET", f"{API}/a1", "alice-token").status_code == 200
-        assert call(running, "GET", f"{API}?namespace=team-b", "bob-token").status_code == 200
-        viewer_writes = call(running, "POST", API, "bob-token", experiment("b1", "team-b"))
+    server = cluster.server
+    with running(kubernetes_mode("tuning", tmp_path / "service", cluster.kubeconfig)) as service:
+        assert call(service, "POST", API, "alice-token", json=experiment("a1", "team-a")).status_code == 201
+        assert call(service, "GET", f"{API}/a1", "alice-token").status_code == 200
+        assert call(service, "GET", f"{API}?namespace=team-b", "bob-token").status_code == 200
+        viewer_writes = call(service, "POST", API, "bob-token", json=experiment("b1", "team-b"))
         assert viewer_writes.status_code == 403, viewer_writes.text
         assert "bob may not create experiments.kubeflow.org in namespace team-b" in viewer_writes.json()["error"]
-        assert call(running, "GET", f"{API}/a1", "bob-token").status_code == 403
-        assert call(running, "GET", f"{API}/a1", "forged-token").status_code == 401
-        assert names(call(running, "GET", API, "bob-token")) == set()
+        assert call(service, "GET", f"{API}/a1", "bob-token").status_code == 403
+        assert call(service, "GET", f"{API}/a1", "forged-token").status_code == 401
+        assert names(call(service, "GET", API, "bob-token")) == set()
         assert server.reviews.counts["tokenreviews"] >= 2 and server.reviews.counts["subjectaccessreviews"] >= 4
-    finally:
-        running.stop()
-    assert "Traceback" not in running.logs(), running.logs()[-6000:]
