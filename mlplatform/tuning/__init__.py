@@ -5,6 +5,7 @@
     collectors.py       StdOut / File / Push metrics -> observations and objective values
     trials.py           trial templates and the Job backend on the shared runners
     pipeline_trials.py  the PipelineRun backend: trials that are runs on the pipeline controller
+    training_trials.py  the PyTorchJob/TFJob backend: trials that are jobs of the training operator
     store.py            experiments, trials and pushed metrics in SQL (Optuna's study tables beside them)
     engine.py           ask-and-tell, Katib's completion rules, trial watchers, restart recovery
     status.py           Katib-shaped Experiment and Trial objects

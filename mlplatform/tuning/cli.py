@@ -14,6 +14,9 @@ from mlplatform.tuning.store import OutputRetention
 @click.command(help="Run the tuning service: Katib Experiments on Optuna, trials on a runner.")
 @service_options(service="tuning", port=8585, work="trials", protects="experiments.kubeflow.org")
 @click.option("--pipelines-url", default=None, help="The pipeline controller, for pipeline-run trials.")
+@click.option("--training-url", default=None,
+              help="The training operator, for PyTorchJob and TFJob trials with --runner local "
+                   "(with --runner kubernetes they are created in the cluster).")
 @click.option("--trial-log-bytes", type=click.IntRange(min=1024), default=OutputRetention.max_bytes, show_default=True,
               help="The last bytes of each finished trial's output that are kept (served at .../trials/T/logs).")
 @click.option("--trial-logs-kept", type=click.IntRange(min=1), default=OutputRetention.kept, show_default=True,
@@ -23,7 +26,7 @@ from mlplatform.tuning.store import OutputRetention
                    "(comma-separated; '*' for all). Unset: no controller.")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
-    trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
+    training_url: str | None, trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
     auth_mode: str, auth_tokens: Path | None,
 ) -> None:
     from mlplatform.service import serve as run
@@ -36,6 +39,7 @@ def serve(
         state_dir=state_dir,
         max_parallel=max_parallel,
         pipelines_url=pipelines_url,
+        training_url=training_url,
         tuning_url=public_url(host, port),
         retention=OutputRetention(max_bytes=trial_log_bytes, kept=trial_logs_kept),
         max_body_bytes=max_body_bytes,

@@ -686,19 +686,16 @@ class Engine:
     def _backend(self, experiment: Experiment) -> TrialBackend:
         backend = self.backends.get(experiment.template.kind)
         if backend is None:
-            raise Conflict(
-                f"this service cannot run {experiment.template.kind} trials "
-                "(start it with --pipelines-url for pipeline trials)"
-            )
+            raise Conflict(f"this service cannot run them: {self.backend_available(experiment)}")
         return backend
 
     def backend_available(self, experiment: Experiment) -> str | None:
         """None when this service can run the experiment's trials, otherwise why not."""
         if experiment.template.kind not in self.backends:
-            return (
-                f"spec.trialTemplate.trialSpec: {experiment.template.kind} trials run on the pipeline "
-                "controller; start the service with --pipelines-url"
-            )
+            where = ("on the pipeline controller; start the service with --pipelines-url"
+                     if experiment.template.kind == "PipelineRun" else
+                     "on the training operator; start the service with --training-url (or --runner kubernetes)")
+            return f"spec.trialTemplate.trialSpec: {experiment.template.kind} trials run {where}"
         return None
 
     def _experiment(self, record: ExperimentRecord) -> Experiment:

@@ -35,6 +35,7 @@ def public_url(host: str, port: int) -> str:
 
 def build_app(
     *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str,
+    training_url: str | None = None,
     retention: OutputRetention = OutputRetention(), max_body_bytes: int = 1024 * 1024,
     watch_namespaces: str | None = None, auth=None,
 ) -> FastAPI:
@@ -46,6 +47,7 @@ def build_app(
         from mlplatform.tuning.pipeline_trials import PipelineTrials
 
         backends["PipelineRun"] = PipelineTrials(pipelines_url, store)
+    backends.update(_training_backends(runner, training_url, store, tuning_url))
     registry = CollectorRegistry()
     engine = Engine(store, backends, TuningMetrics(registry, store), retention)
 
@@ -72,6 +74,23 @@ def build_app(
     add_resource_routes(app, tuning_resources(engine), access=access)  # kubeflow.org/v1beta1: Katib's SDK, kubectl
     app.add_middleware(BodyLimit, default=max_body_bytes)
     return app
+
+
+def _training_backends(runner: str, training_url: str | None, store: Store, tuning_url: str) -> dict:
+    """PyTorchJob and TFJob trials: on the training operator at `training_url` (local mode), or in the
+    cluster the Kubernetes runner works in."""
+    from mlplatform.tuning.spec import TRAINING_KINDS
+    from mlplatform.tuning.training_trials import TrainingJobTrials, api_for_url
+
+    if training_url:
+        backend = TrainingJobTrials(api_for_url(training_url), store, tuning_url)
+    elif runner == "kubernetes":
+        from mlplatform.kube import api_client
+
+        backend = TrainingJobTrials(api_client(), store, tuning_url, own_by_trial=True)
+    else:
+        return {}
+    return dict.fromkeys(TRAINING_KINDS, backend)
 
 
 def _access(app: FastAPI, auth, engine: Engine):

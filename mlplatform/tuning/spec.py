@@ -14,7 +14,7 @@ import copy
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -49,7 +49,17 @@ DEFAULT_METRICS_FILTER = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
 
 JOB_API_VERSION = "batch/v1"
 PIPELINE_RUN_API_VERSION = "pipelines.mlplatform.io/v1alpha1"
-TRIAL_KINDS = {("Job", JOB_API_VERSION), ("PipelineRun", PIPELINE_RUN_API_VERSION)}
+TRAINING_API_VERSION = "kubeflow.org/v1"
+# The Training Operator's kinds: where their replicas are, and the container it requires in each.
+TRAINING_KINDS = {"PyTorchJob": ("pytorchReplicaSpecs", "pytorch"), "TFJob": ("tfReplicaSpecs", "tensorflow")}
+TRIAL_KINDS = {("Job", JOB_API_VERSION), ("PipelineRun", PIPELINE_RUN_API_VERSION),
+               *((kind, TRAINING_API_VERSION) for kind in TRAINING_KINDS)}
+# Katib's defaults for Training Operator trials: the job's Succeeded/Failed conditions, metrics from its master.
+TRAINING_SUCCESS_CONDITION = 'status.conditions.#(type=="Succeeded")#|#(status=="True")#'
+TRAINING_FAILURE_CONDITION = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+TRAINING_PRIMARY_POD_LABELS = {"training.kubeflow.org/job-role": "master"}
+# The one GJSON form a trial condition may take here: a condition of the trialSpec's status that is True.
+TRIAL_CONDITION = re.compile(r'^status\.conditions\.#\(type=="(\w+)"\)#\|#\(status=="True"\)#$')
 
 TRIAL_PARAMETER_PLACEHOLDER = re.compile(r"\$\{trialParameters\.([^}]*)\}")
 # Katib's trial metadata references: ${trialSpec.Name}, ${trialSpec.Labels[key]}, ...
@@ -179,8 +189,12 @@ class TrialTemplate:
     kind: str  # Job | PipelineRun
     trial_spec: dict
     parameters: tuple[TrialParameter, ...]
-    primary_container: str | None  # Job only
+    primary_container: str | None  # Job, PyTorchJob, TFJob
     retain: bool = False
+    # PyTorchJob, TFJob: the conditions (types) that end a trial, and the labels of the pod with its metrics
+    success_condition: str | None = None
+    failure_condition: str | None = None
+    primary_pod_labels: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -589,6 +603,12 @@ def _collector(spec: dict, template: TrialTemplate | None, problems: list[str]) 
             "leave the collector unset"
         )
         return None
+    if template is not None and template.kind in TRAINING_KINDS and kind == "File":
+        problems.append(
+            f"spec.metricsCollectorSpec.collector.kind: File is not supported for {template.kind} trials; "
+            "use StdOut (the master's log) or Push"
+        )
+        return None
     filters = _filters(source, problems)
     if kind != "File":
         return MetricsCollector(kind=kind, filters=filters)
@@ -655,11 +675,13 @@ def _trial_template(
         return None
     trial_parameters = _trial_parameters(node.get("trialParameters"), parameters, declared, problems)
     _check_placeholders(trial_spec, trial_parameters, problems)
-    primary = None
+    primary, training = None, {}
     if kind == "Job":
         primary = _primary_container(node, trial_spec, problems)
         node.setdefault("successCondition", JOB_SUCCESS_CONDITION)
         node.setdefault("failureCondition", JOB_FAILURE_CONDITION)
+    elif kind in TRAINING_KINDS:
+        primary, training = _training_job(node, trial_spec, problems)
     else:
         _check_pipeline_run(trial_spec, problems)
     return TrialTemplate(
@@ -668,6 +690,7 @@ def _trial_template(
         parameters=trial_parameters,
         primary_container=primary,
         retain=bool(node.get("retain", False)),
+        **training,
     )
 
 
@@ -742,6 +765,45 @@ def _primary_container(node: dict, trial_spec: dict, problems: list[str]) -> str
             "(a list of strings): the service runs it and reads its output"
         )
     return primary
+
+
+def _training_job(node: dict, trial_spec: dict, problems: list[str]) -> tuple[str | None, dict]:
+    """A PyTorchJob or TFJob trialSpec, with Katib's defaults for Training Operator trials."""
+    replicas_field, container_name = TRAINING_KINDS[trial_spec["kind"]]
+    primary = node.setdefault("primaryContainerName", container_name)
+    node.setdefault("successCondition", TRAINING_SUCCESS_CONDITION)
+    node.setdefault("failureCondition", TRAINING_FAILURE_CONDITION)
+    node.setdefault("primaryPodLabels", dict(TRAINING_PRIMARY_POD_LABELS))
+    conditions = {key: _condition_type(node, key, problems) for key in ("successCondition", "failureCondition")}
+    labels = node["primaryPodLabels"]
+    if not isinstance(labels, dict) or not labels:
+        problems.append("spec.trialTemplate.primaryPodLabels: must map label names to values (the pod with the metrics)")
+    replicas = (trial_spec.get("spec") or {}).get(replicas_field)
+    path = f"spec.trialTemplate.trialSpec.spec.{replicas_field}"
+    if not isinstance(replicas, dict) or not replicas:
+        problems.append(f"{path}: missing (the replica types and their pod templates)")
+        return None, {}
+    for replica_type, replica in replicas.items():
+        containers = (((replica or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+        found = [c for c in containers if isinstance(c, dict) and c.get("name") == primary]
+        if not found or not found[0].get("command"):
+            problems.append(
+                f"{path}.{replica_type}: needs a container named {primary!r} (primaryContainerName) with a command"
+            )
+    return primary, {"success_condition": conditions["successCondition"],
+                     "failure_condition": conditions["failureCondition"],
+                     "primary_pod_labels": labels if isinstance(labels, dict) else {}}
+
+
+def _condition_type(node: dict, key: str, problems: list[str]) -> str | None:
+    match = TRIAL_CONDITION.match(str(node[key]))
+    if match is None:
+        problems.append(
+            f"spec.trialTemplate.{key}: {node[key]!r} is not supported; use the form "
+            f'status.conditions.#(type=="<condition>")#|#(status=="True")#'
+        )
+        return None
+    return match.group(1)
 
 
 def _check_pipeline_run(trial_spec: dict, problems: list[str]) -> None:

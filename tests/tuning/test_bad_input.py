@@ -192,7 +192,7 @@ def non_numeric_bound(m):
 
 
 def unsupported_trial_kind(m):
-    m["spec"]["trialTemplate"]["trialSpec"]["kind"] = "TFJob"
+    m["spec"]["trialTemplate"]["trialSpec"]["kind"] = "XGBoostJob"
     m["spec"]["trialTemplate"]["trialSpec"]["apiVersion"] = "kubeflow.org/v1"
 
 
@@ -225,7 +225,7 @@ CASES = [
     (bad_name, "metadata.name: 'Bad_Name' must be lowercase"),
     (unknown_parameter_type, "parameterType 'integer' is not one of"),
     (non_numeric_bound, "feasibleSpace.max 'five' is not an integer"),
-    (unsupported_trial_kind, "kubeflow.org/v1/TFJob is not supported"),
+    (unsupported_trial_kind, "kubeflow.org/v1/XGBoostJob is not supported"),
     (unknown_early_stopping, "unknown early stopping algorithm 'meanstop'"),
 ]
 

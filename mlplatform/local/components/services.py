@@ -19,6 +19,7 @@ from mlplatform.tools import require_binary
 
 PIPELINES = "pipeline-controller"
 TUNING = "tuning-service"
+TRAINING = "training-operator"  # planned before the tuning service, which runs PyTorchJob/TFJob trials on it
 MODULES = {PIPELINES: "mlplatform.pipelines.cli", TUNING: "mlplatform.tuning.cli"}
 
 
@@ -28,8 +29,11 @@ def plan_pipelines(launch: Launch) -> PlannedProcess:
 
 
 def plan_tuning(launch: Launch) -> PlannedProcess:
-    pipelines_url = launch.url_of(PIPELINES)
-    return _plan(launch, TUNING, "tuning", ["--pipelines-url", pipelines_url] if pipelines_url else [])
+    extra = []
+    for option, component in (("--pipelines-url", PIPELINES), ("--training-url", TRAINING)):
+        if launch.url_of(component):
+            extra += [option, launch.url_of(component)]
+    return _plan(launch, TUNING, "tuning", extra)
 
 
 def _plan(launch: Launch, name: str, service: str, extra: list[str]) -> PlannedProcess:
