@@ -9,6 +9,7 @@
     GET    /api/v1/experiments/{name}/trials/{trial}   one Trial
     GET    /api/v1/experiments/{name}/trials/{trial}/logs  its output (text): live, or kept after it ended
     POST   /api/v1/trials/{trial}/metrics              {"metrics": {"accuracy": 0.93}}: the Push collector
+                                                       (multi-user mode: the trial's token, trial_tokens.py)
 
 Errors are `{"error": "<one line>", "problems": [...]}`: 400 for bad input (every problem listed),
 404 for unknown names, 409 for conflicts (a taken name, pushing to a finished trial).
@@ -31,6 +32,7 @@ from mlplatform.tuning.engine import Conflict, Engine, NotFound
 from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, load_document, parse_experiment
 from mlplatform.tuning.status import experiment_object, timestamp, trial_object
 from mlplatform.tuning.store import ExperimentExists
+from mlplatform.tuning.trial_tokens import check_trial_token
 
 PREFIX = "/api/v1"
 
@@ -46,9 +48,11 @@ def add_routes(app: FastAPI, engine: Engine, access=None) -> None:
     _add_experiment_routes(router, engine, access)
     app.include_router(router)
 
-    @app.post(f"{PREFIX}/trials/{{trial}}/metrics", responses=errors(400, 404, 409, 413),
+    @app.post(f"{PREFIX}/trials/{{trial}}/metrics", responses=errors(400, 401, 404, 409, 413),
               openapi_extra=request_body(bodies.METRICS, *BODY_TYPES))
     async def push_metrics(trial: str, request: Request):
+        if access:
+            await run_in_threadpool(check_trial_token, request, engine.store, trial)
         logs = _metric_logs(await _document(request))
         await run_in_threadpool(engine.push_metrics, trial, logs)
         return {"trial": trial, "accepted": len(logs)}

@@ -10,6 +10,7 @@ the two is repaired on restart and no finished trial is lost or counted twice.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -193,6 +194,13 @@ _outputs = Table(
     Column("text", Text, nullable=False),
     Column("stored_at", Float, nullable=False, index=True),
 )
+# Random values the service makes once (mlplatform.tuning.trial_tokens' key).
+_secrets = Table(
+    "tuning_secrets",
+    _metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+)
 _JSON_COLUMNS = {"manifest", "assignments", "observation"}
 _ENUM_COLUMNS = {"phase": Phase, "state": TrialState}
 
@@ -225,10 +233,27 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         _metadata.create_all(self.engine)
+        self._secrets: dict[str, str] = {}
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def secret(self, name: str) -> str:
+        """A random value made once and kept in the database, so that replicas and restarts agree on it."""
+        if name not in self._secrets:
+            if self._stored_secret(name) is None:
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(insert(_secrets).values(name=name, value=secrets.token_hex(32)))
+                except IntegrityError:
+                    pass   # another replica made it meanwhile
+            self._secrets[name] = self._stored_secret(name)
+        return self._secrets[name]
+
+    def _stored_secret(self, name: str) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(_secrets.c.value).where(_secrets.c.name == name)).scalar()
 
     # --- experiments ----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from mlplatform.runners import Resources, Runner, TaskSpec, TaskStatus
 from mlplatform.tuning.collectors import Collector, MetricLog
 from mlplatform.tuning.spec import TRIAL_METADATA_REFERENCE, TRIAL_PARAMETER_PLACEHOLDER, Experiment
 from mlplatform.tuning.store import Store, TrialRecord
+from mlplatform.tuning.trial_tokens import TRIAL_TOKEN_VARIABLE, trial_token
 
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
 TRIAL_LABEL = "katib.kubeflow.org/trial"
@@ -128,6 +129,7 @@ class JobTrials(TrialBackend):
             *(container.get("env") or []),
             {"name": TRIAL_NAME_VARIABLE, "value": trial.name},
             {"name": TUNING_URL_VARIABLE, "value": self.tuning_url},
+            {"name": TRIAL_TOKEN_VARIABLE, "value": trial_token(self.store, trial.name)},
         ]
         return TaskSpec(
             name=trial.name,

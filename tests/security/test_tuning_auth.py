@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -14,6 +15,8 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from mlplatform.kube import api_client
+from mlplatform.tuning.store import Store
+from mlplatform.tuning.trial_tokens import trial_token
 from tests.security.multiuser import call, kubernetes_mode, running, token_mode
 from tests.support.service_process import MLP
 
@@ -22,10 +25,14 @@ KATIB = "/apis/kubeflow.org/v1beta1"
 GROUP, VERSION, PLURAL = "kubeflow.org", "v1beta1", "experiments"
 
 
-def experiment(name: str, namespace: str) -> dict:
+PRINTS = "print('accuracy=${trialParameters.lr}')"
+PUSHES = "from mlplatform.tuning import report_metrics; report_metrics({'accuracy': ${trialParameters.lr}})"
+
+
+def experiment(name: str, namespace: str, program: str = PRINTS) -> dict:
     job = {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": {
         "containers": [{"name": "training-container", "image": "python:3.11-slim",
-                        "command": [sys.executable, "-c", "print('accuracy=${trialParameters.lr}')"]}],
+                        "command": [sys.executable, "-c", program]}],
         "restartPolicy": "Never"}}}}
     return {
         "apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment",
@@ -186,6 +193,37 @@ def test_a_watch_across_namespaces_is_filtered(service, tmp_path):
     events = watch.Watch().stream(bob.list_cluster_custom_object, GROUP, VERSION, PLURAL, timeout_seconds=1)
     seen = [(event["type"], event["object"]["metadata"]["namespace"]) for event in events]
     assert ("ADDED", "team-b") in seen and {namespace for _, namespace in seen} == {"team-b"}, seen
+
+
+def finished(service, name: str, token: str) -> dict:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        found = call(service, "GET", f"{API}/{name}", token).json()
+        if found["status"].get("completionTime"):
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"experiment {name} did not finish: {found['status']}")
+
+
+def test_trials_push_metrics_with_their_own_token(service):
+    """The trial's report_metrics() sends MLP_TRIAL_TOKEN, which the service made for it; without it, with a
+    user's token or with another trial's, a push is 401 before anything about the trial is looked up."""
+    pushing = experiment("pushing", "team-a", PUSHES)
+    pushing["spec"]["metricsCollectorSpec"] = {"collector": {"kind": "Push"}}
+    assert call(service, "POST", API, "alice-token", json=pushing).status_code == 201
+    status = finished(service, "pushing", "alice-token")["status"]
+    assert status["trialsSucceeded"] == 1, status
+    trial = status["succeededTrialList"][0]
+    metrics = {"metrics": {"accuracy": 0.5}}
+    store = Store(service.db)
+    for token in (None, "alice-token", "admin-token", trial_token(store, "another-trial"), "forged"):
+        refused = call(service, "POST", f"/api/v1/trials/{trial}/metrics", token, json=metrics)
+        assert refused.status_code == 401 and "token" in refused.json()["error"], (token, refused.text)
+    own = call(service, "POST", f"/api/v1/trials/{trial}/metrics", trial_token(store, trial), json=metrics)
+    assert own.status_code == 409 and "already finished" in own.json()["error"], own.text   # past the check
+    unknown = call(service, "POST", "/api/v1/trials/no-such-trial/metrics", trial_token(store, "no-such-trial"),
+                   json=metrics)
+    assert unknown.status_code == 404, unknown.text
 
 
 def test_token_mode_needs_a_token_file():
