@@ -23,6 +23,7 @@ COMPONENTS = (
     "model-server",          # the routed entry point: nginx locally, the router's Service in a cluster
     "model-server-stable",
     "model-server-canary",
+    "dashboard",
 )
 
 

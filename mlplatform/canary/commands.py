@@ -133,12 +133,16 @@ def status(output, **options):
 def promote(**options):
     """Make the canary's models the stable ones; canary off, weight 0."""
     with ExitStack() as stack:
-        target = open_target(stack, options)
-        values = promote_values(target.values(), target.current())
-        revision = target.apply(values, "promote", click.echo)
+        click.echo(promote_target(open_target(stack, options), report_path(options), click.echo))
+
+
+def promote_target(target, report_file: Path, progress=click.echo, by: str = "`mlp canary promote`") -> str:
+    """Promote on the target (the CLI and the dashboard's button); returns the line that says what serves now."""
+    values = promote_values(target.values(), target.current())
+    revision = target.apply(values, "promote", progress)
     names = ", ".join(f"{m['name']} {m['uri']}" for m in stable_models(values))
-    _end_held_rollout(report_path(options), "promoted", f"promoted by `mlp canary promote`: stable serves {names}")
-    click.echo(f"promoted on {target.name}: the stable track serves {names}" + _revision(revision))
+    _end_held_rollout(report_file, "promoted", f"promoted by {by}: stable serves {names}")
+    return f"promoted on {target.name}: the stable track serves {names}" + _revision(revision)
 
 
 @canary.command("abort")
@@ -146,10 +150,14 @@ def promote(**options):
 def abort(**options):
     """Send all traffic back to stable: canary off, weight 0, canary models removed."""
     with ExitStack() as stack:
-        target = open_target(stack, options)
-        revision = target.apply(abort_values(target.values()), "abort", click.echo)
-    _end_held_rollout(report_path(options), "aborted", "aborted by `mlp canary abort`: all traffic to stable")
-    click.echo(f"aborted on {target.name}: all traffic to stable" + _revision(revision))
+        click.echo(abort_target(open_target(stack, options), report_path(options), click.echo))
+
+
+def abort_target(target, report_file: Path, progress=click.echo, by: str = "`mlp canary abort`") -> str:
+    """Abort on the target (the CLI and the dashboard's button); returns the line that says so."""
+    revision = target.apply(abort_values(target.values()), "abort", progress)
+    _end_held_rollout(report_file, "aborted", f"aborted by {by}: all traffic to stable")
+    return f"aborted on {target.name}: all traffic to stable" + _revision(revision)
 
 
 def _end_held_rollout(path: Path, outcome: str, reason: str) -> None:

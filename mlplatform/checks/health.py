@@ -16,6 +16,7 @@ HEALTH_PATHS = {
     "model-server": "/v2/health/ready",
     "model-server-stable": "/v2/health/ready",
     "model-server-canary": "/v2/health/ready",
+    "dashboard": "/readyz",
 }
 LOCAL_S3_HEALTH = "/moto-api/"  # local mode's S3 is moto, which has no MinIO health path
 

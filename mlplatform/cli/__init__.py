@@ -24,6 +24,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "serve": {
         "pipelines": "mlplatform.pipelines.cli:serve",
         "tuning": "mlplatform.tuning.cli:serve",
+        "dashboard": "mlplatform.dashboard.cli:serve",
     },
     "hook": {
         "preflight": "mlplatform.hooks.preflight:cli",
@@ -45,6 +46,7 @@ HELP = {
     "serve": "Run a platform service (pipeline controller, tuning service).",
     "serve pipelines": "The pipeline controller: the KFP v2beta1 API; runs tasks locally or as Jobs.",
     "serve tuning": "The tuning service: Katib Experiments on Optuna; runs trials locally or as Jobs.",
+    "serve dashboard": "The web UI: runs and their DAGs, experiments, models, rollouts, platform checks.",
     "hook": "Run a Helm hook program (what the chart's hook Jobs run).",
     "hook preflight": "Check the cluster can take the release: version, CRDs, StorageClass, secrets.",
     "hook register": "Create buckets, register models and upload pipelines declared in values.",

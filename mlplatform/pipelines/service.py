@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlplatform.dashboard.embed import mount_dashboard
 from mlplatform.db import make_engine
 from mlplatform.errors import ConfigError
 from mlplatform.pipelines.api.access import PipelineAccess
@@ -53,4 +54,5 @@ def build_app(settings: Settings):
     app.router.lifespan_context = lifespan
     registry = add_operational_routes(app, ready=engine.ready)
     engine.metrics = Metrics(registry, store, runner)
+    mount_dashboard(app)
     return app

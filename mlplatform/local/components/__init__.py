@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from mlplatform.local.components import mlserver, nginx, prometheus, registry, s3, services
+from mlplatform.local.components import dashboard, mlserver, nginx, prometheus, registry, s3, services
 from mlplatform.local.components.base import Launch, PlannedProcess
 
 
@@ -32,6 +32,7 @@ CATALOGUE = (
     Component(services.PIPELINES, ((services.PIPELINES, services.plan_pipelines),), requires=(s3.NAME,)),
     Component(services.TUNING, ((services.TUNING, services.plan_tuning),)),
     Component(prometheus.NAME, ((prometheus.NAME, prometheus.plan),)),
+    Component(dashboard.NAME, ((dashboard.NAME, dashboard.plan),)),
 )
 COMPONENT_NAMES = tuple(component.name for component in CATALOGUE)
 

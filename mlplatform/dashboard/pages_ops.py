@@ -1,0 +1,71 @@
+"""Rollouts (the canary's weight, each step's analysis, promote and abort) and the platform's validation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from mlplatform.dashboard import rollouts
+from mlplatform.dashboard.backends import BackendProblem
+from mlplatform.dashboard.viewer import render, settings_of
+from mlplatform.errors import MlpError
+
+ACTIONS = {"promote": rollouts.promote, "abort": rollouts.abort}
+
+
+def router() -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/rollouts", response_class=HTMLResponse)
+    def rollout_page(request: Request, done: str = ""):
+        status = _call(rollouts.rollout_status, state_dir(request, "the rollout page"))
+        return render(request, "rollouts.html", title="Rollouts", status=status, done=done)
+
+    @api.get("/rollouts/{action}", response_class=HTMLResponse)
+    def confirm(request: Request, action: str):
+        _action(action)
+        status = _call(rollouts.rollout_status, state_dir(request, "the rollout page"))
+        return render(request, "confirm.html", title=f"Confirm {action}", action=action, status=status)
+
+    @api.post("/rollouts/{action}")
+    def act(request: Request, action: str):
+        done = _call(_action(action), state_dir(request, f"{action}"))
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/rollouts?done={done}", status_code=303)
+
+    @api.get("/platform", response_class=HTMLResponse)
+    def platform(request: Request):
+        report = _call(validate, state_dir(request, "the platform page"))
+        return render(request, "platform.html", title="Platform", report=report.to_dict())
+
+    return api
+
+
+def state_dir(request: Request, what: str):
+    directory = settings_of(request).state_dir
+    if directory is None:
+        raise BackendProblem(f"{what} needs local mode's state (start the dashboard with --endpoints "
+                             "<state-dir>/endpoints.json)", 503)
+    return directory
+
+
+def _action(name: str):
+    if name not in ACTIONS:
+        raise BackendProblem(f"unknown rollout action {name!r}: use promote or abort", 404)
+    return ACTIONS[name]
+
+
+def _call(function, *args):
+    try:
+        return function(*args)
+    except MlpError as error:
+        raise BackendProblem(str(error), 400 if error.exit_code == 2 else 502) from None
+
+
+def validate(directory):
+    """`mlp validate --local`'s checks and report."""
+    from mlplatform.checks.cli import build_context
+    from mlplatform.checks.runner import load_checks, run_checks
+    from mlplatform.hooks.config import HookConfig
+
+    context = build_context(HookConfig.local(directory, ()), directory, timeout=10.0)
+    return run_checks(context, load_checks(()), title="validate: local mode")
