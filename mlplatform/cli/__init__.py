@@ -24,6 +24,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "serve": {
         "pipelines": "mlplatform.pipelines.cli:serve",
         "tuning": "mlplatform.tuning.cli:serve",
+        "training": "mlplatform.training.cli:serve",
         "dashboard": "mlplatform.dashboard.cli:serve",
     },
     "hook": {
@@ -46,6 +47,7 @@ HELP = {
     "serve": "Run a platform service (pipeline controller, tuning service).",
     "serve pipelines": "The pipeline controller: the KFP v2beta1 API; runs tasks locally or as Jobs.",
     "serve tuning": "The tuning service: Katib Experiments on Optuna; runs trials locally or as Jobs.",
+    "serve training": "The training operator: PyTorchJob and TFJob; replicas as local processes or Jobs.",
     "serve dashboard": "The web UI: runs and their DAGs, experiments, models, rollouts, platform checks.",
     "hook": "Run a Helm hook program (what the chart's hook Jobs run).",
     "hook preflight": "Check the cluster can take the release: version, CRDs, StorageClass, secrets.",

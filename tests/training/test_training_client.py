@@ -1,0 +1,41 @@
+"""The real kubeflow-training TrainingClient against the training operator's local mode, through a
+kubeconfig: a 2-replica PyTorchJob (1 master + 1 worker) does a torch.distributed gloo all-reduce."""
+
+from __future__ import annotations
+
+import pytest
+from kubeflow.training import TrainingClient
+from kubeflow.training.api_client import ApiClient
+from kubeflow.training.utils.utils import FakeResponse
+
+from tests.training.helpers import pytorchjob, script
+
+pytest.importorskip("torch", reason="the [training] extra: pip install torch (CPU)")
+
+
+def model(manifest: dict):
+    """The SDK's own model object for a manifest, as TrainingClient.create_job takes it."""
+    return ApiClient().deserialize(FakeResponse(manifest), f"KubeflowOrgV1{manifest['kind']}")
+
+
+def test_training_client_runs_a_two_replica_gloo_all_reduce_to_succeeded(kubeconfig):
+    sdk = TrainingClient(config_file=str(kubeconfig), namespace="default")
+    sdk.create_job(job=model(pytorchjob("allreduce", script("allreduce.py"))))
+
+    job = sdk.wait_for_job_conditions("allreduce", wait_timeout=120, polling_interval=1)
+    assert sdk.is_job_succeeded("allreduce")
+    types = {condition.type for condition in job.status.conditions}
+    assert {"Created", "Running", "Succeeded"} <= types
+    assert job.status.replica_statuses["Master"].succeeded == 1
+    assert job.status.start_time and job.status.completion_time
+
+    assert sorted(sdk.get_job_pod_names("allreduce")) == ["allreduce-master-0", "allreduce-worker-0"]
+    assert sdk.get_job_pod_names("allreduce", is_master=True) == ["allreduce-master-0"]
+    logs, _ = sdk.get_job_logs("allreduce")
+    assert "rank 0/2" in logs["allreduce-master-0"] and "all-reduce sum 3" in logs["allreduce-master-0"]
+    worker_logs, _ = sdk.get_job_logs("allreduce", is_master=False, replica_type="worker")
+    assert "rank 1/2" in worker_logs["allreduce-worker-0"]
+
+    sdk.delete_job("allreduce")
+    assert "allreduce" not in [j.metadata.name for j in sdk.list_jobs()]
+    assert sdk.get_job_pod_names("allreduce") == []
