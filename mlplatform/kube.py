@@ -30,6 +30,14 @@ def api_client(kubeconfig: str | None = None, context: str | None = None) -> cli
     return client.ApiClient(cfg)
 
 
+def api_client_for_url(url: str) -> client.ApiClient:
+    """An ApiClient for a server known only by its URL, without credentials: a local-mode service that
+    answers the Kubernetes REST paths (the training operator, the tuning service)."""
+    configuration = client.Configuration()
+    configuration.host = url.rstrip("/")
+    return client.ApiClient(configuration)
+
+
 def request_timeout(seconds: float) -> tuple[float, float]:
     """The `_request_timeout` for `seconds`: (connect, read). The client takes only an int or a 2-tuple and
     silently ignores a float (no timeout at all), so always pass this."""

@@ -79,14 +79,13 @@ def build_app(
 def _training_backends(runner: str, training_url: str | None, store: Store, tuning_url: str) -> dict:
     """PyTorchJob and TFJob trials: on the training operator at `training_url` (local mode), or in the
     cluster the Kubernetes runner works in."""
+    from mlplatform.kube import api_client, api_client_for_url
     from mlplatform.tuning.spec import TRAINING_KINDS
-    from mlplatform.tuning.training_trials import TrainingJobTrials, api_for_url
+    from mlplatform.tuning.training_trials import TrainingJobTrials
 
     if training_url:
-        backend = TrainingJobTrials(api_for_url(training_url), store, tuning_url)
+        backend = TrainingJobTrials(api_client_for_url(training_url), store, tuning_url)
     elif runner == "kubernetes":
-        from mlplatform.kube import api_client
-
         backend = TrainingJobTrials(api_client(), store, tuning_url, own_by_trial=True)
     else:
         return {}

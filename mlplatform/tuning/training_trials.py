@@ -28,6 +28,7 @@ from mlplatform.tuning.collectors import Collector, MetricLog
 from mlplatform.tuning.spec import API_VERSION as KATIB_API_VERSION
 from mlplatform.tuning.spec import TRAINING_KINDS, Experiment, TrialTemplate, parse_experiment
 from mlplatform.tuning.store import Store, TrialRecord
+from mlplatform.tuning.trial_tokens import TRIAL_TOKEN_VARIABLE, trial_token
 from mlplatform.tuning.trials import TRIAL_NAME_VARIABLE, TUNING_URL_VARIABLE, TrialBackend, render
 
 GROUP, VERSION = "kubeflow.org", "v1"
@@ -44,13 +45,6 @@ class Placement:
     namespace: str
     plural: str
     template: TrialTemplate
-
-
-def api_for_url(url: str) -> client.ApiClient:
-    """A Kubernetes client for a server given by its URL alone (local mode's training operator)."""
-    configuration = client.Configuration()
-    configuration.host = url.rstrip("/")
-    return client.ApiClient(configuration)
 
 
 class TrainingJobTrials(TrialBackend):
@@ -78,7 +72,8 @@ class TrainingJobTrials(TrialBackend):
                                                     _request_timeout=TIMEOUT)
 
     def manifest(self, experiment: Experiment, trial: TrialRecord) -> dict:
-        """The substituted job, each replica's primary container told the trial's name and where to push."""
+        """The substituted job; each replica's primary container is told the trial's name, its token and
+        where to push metrics, as a Job trial's container is."""
         job = render(experiment, trial)
         replicas_field, _ = TRAINING_KINDS[job["kind"]]
         for replica in job["spec"][replicas_field].values():
@@ -88,6 +83,7 @@ class TrainingJobTrials(TrialBackend):
                         *(container.get("env") or []),
                         {"name": TRIAL_NAME_VARIABLE, "value": trial.name},
                         {"name": TUNING_URL_VARIABLE, "value": self.tuning_url},
+                        {"name": TRIAL_TOKEN_VARIABLE, "value": trial_token(self.store, trial.name)},
                     ]
         return job
 
