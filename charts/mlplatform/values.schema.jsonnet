@@ -72,6 +72,8 @@ s.chart('mlplatform', subchart=false, properties={
   modelRegistry: component('model-registry'),
   minio: component('minio'),
   prometheus: component('prometheus'),
+  dashboard: component('dashboard'),
+  trainingOperator: component('training-operator'),
   profiles: s.array(profile),
   hooks: s.object({
     image: s.image,
