@@ -17,6 +17,7 @@ from mlplatform.errors import ConfigError
 COMPONENTS = (
     "pipeline-controller",
     "tuning-service",
+    "training-operator",
     "model-registry",
     "minio",
     "prometheus",

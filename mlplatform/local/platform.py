@@ -23,7 +23,7 @@ from mlplatform.kubeapi.kubeconfig import write_kubeconfig
 from mlplatform.local import supervisor
 from mlplatform.local.components import CATALOGUE, COMPONENT_NAMES, nginx, prometheus, s3, with_requirements
 from mlplatform.local.components.base import Launch, Unavailable
-from mlplatform.local.components.services import TUNING
+from mlplatform.local.components.services import TRAINING, TUNING
 from mlplatform.local.model_values import ModelServerValues, apply_model_server_values
 from mlplatform.local.state import StateDir
 from mlplatform.local.supervisor import ProcessRecord
@@ -169,10 +169,20 @@ def _endpoints(state: StateDir, launch: Launch) -> Endpoints:
         extra["buckets"] = s3.create_buckets(launch.planned[s3.NAME].url)
     if nginx.NAME in launch.planned:
         extra["access_log"] = str(state.logs / nginx.ACCESS_LOG)
-    if TUNING in launch.planned:  # Katib's SDK and kubectl reach the tuning service's kubeflow.org API
-        extra["kubeconfig"] = str(write_kubeconfig(state.root / "kubeconfig", launch.planned[TUNING].url))
+    if server := _kube_api_server(launch):
+        extra["kubeconfig"] = str(write_kubeconfig(state.root / "kubeconfig", server))
     services = {name: planned.url for name, planned in launch.planned.items()}
     return Endpoints(services=services, platform="local", release="local", extra=extra)
+
+
+def _kube_api_server(launch: Launch) -> str | None:
+    """The one server of local mode's kubeconfig, for Katib's SDK, the training SDK and kubectl: the tuning
+    service, which forwards the training operator's paths to it (mlplatform.kubeapi.passthrough), or the
+    training operator alone."""
+    for name in (TUNING, TRAINING):
+        if name in launch.planned:
+            return launch.planned[name].url
+    return None
 
 
 def _records(state: StateDir) -> list[ProcessRecord]:

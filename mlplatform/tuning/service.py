@@ -72,6 +72,11 @@ def build_app(
     add_routes(app, engine, access)
     add_dashboard_routes(app, engine, access)
     add_resource_routes(app, tuning_resources(engine), access=access)  # kubeflow.org/v1beta1: Katib's SDK, kubectl
+    if training_url:  # local mode: the kubeconfig's one server also answers the training SDK's paths
+        from mlplatform.kubeapi.passthrough import add_passthrough
+        from mlplatform.training.spec import KUBE_API_PATHS
+
+        add_passthrough(app, training_url, KUBE_API_PATHS)
     app.add_middleware(BodyLimit, default=max_body_bytes)
     return app
 

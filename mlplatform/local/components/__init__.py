@@ -30,6 +30,7 @@ CATALOGUE = (
         (nginx.NAME, nginx.plan),
     ), requires=(s3.NAME,)),
     Component(services.PIPELINES, ((services.PIPELINES, services.plan_pipelines),), requires=(s3.NAME,)),
+    Component(services.TRAINING, ((services.TRAINING, services.plan_training),)),
     Component(services.TUNING, ((services.TUNING, services.plan_tuning),)),
     Component(prometheus.NAME, ((prometheus.NAME, prometheus.plan),)),
     Component(dashboard.NAME, ((dashboard.NAME, dashboard.plan),)),

@@ -20,12 +20,17 @@ from mlplatform.tools import require_binary
 PIPELINES = "pipeline-controller"
 TUNING = "tuning-service"
 TRAINING = "training-operator"  # planned before the tuning service, which runs PyTorchJob/TFJob trials on it
-MODULES = {PIPELINES: "mlplatform.pipelines.cli", TUNING: "mlplatform.tuning.cli"}
+MODULES = {PIPELINES: "mlplatform.pipelines.cli", TUNING: "mlplatform.tuning.cli",
+           TRAINING: "mlplatform.training.cli"}
 
 
 def plan_pipelines(launch: Launch) -> PlannedProcess:
     return _plan(launch, PIPELINES, "pipelines",
                  ["--artifact-root", f"s3://{PIPELINE_BUCKET}/artifacts"])
+
+
+def plan_training(launch: Launch) -> PlannedProcess:
+    return _plan(launch, TRAINING, "training", [])
 
 
 def plan_tuning(launch: Launch) -> PlannedProcess:
