@@ -1,0 +1,168 @@
+"""The dashboard in a real browser against a real local platform: runs made with kfp.Client, an experiment
+posted to the tuning API, models in MLflow and a canary rollout held at 50 %, all through the public APIs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.dashboard import data
+from tests.dashboard.pipelines import slow_chain
+from tests.support.local_fixtures import start_local_platform
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("dashboard")
+    started = start_local_platform(workdir / "state")
+    try:
+        started.runs = data.runs(started)
+        data.models(started, workdir / "models")
+        data.experiment(started)
+        data.canary(started)
+        yield started
+    finally:
+        started.down()
+
+
+def dashboard(platform, path: str = "") -> str:
+    return platform.url("dashboard") + path
+
+
+def dag_nodes(page) -> dict[str, str]:
+    """Each drawn task's name -> its state (loop iterations repeat a name: the last wins)."""
+    nodes = page.locator("svg.dag g.node")
+    return {node.get_attribute("data-name"): node.get_attribute("data-state") for node in nodes.all()}
+
+
+def test_the_link_kfp_client_prints_opens_the_run_page(platform, page):
+    run_id = platform.runs["shapes"]
+    page.goto(f"{platform.url('pipeline-controller')}/#/runs/details/{run_id}")
+    expect(page).to_have_url(re.compile(f"/dashboard/runs/{run_id}$"))
+    expect(page.locator("h1")).to_contain_text("shapes")
+    expect(page.locator("svg.dag g.node").first).to_be_visible()
+    assert page.title().startswith("Run shapes")
+
+
+def test_the_dag_shows_every_task_with_its_state_groups_collapsed(platform, page):
+    page.goto(dashboard(platform, f"/runs/{platform.runs['shapes']}"))
+    expect(page.locator("svg.dag g.node")).to_have_count(3)
+    assert dag_nodes(page) == {"scoring": "SUCCEEDED", "for-loop-2": "SUCCEEDED", "condition-3": "FAILED"}
+    page.get_by_role("button", name="Expand all").click()
+    expect(page.locator("svg.dag g.node")).to_have_count(5)   # make-table, score, square twice, explode
+    assert dag_nodes(page) == {"make-table": "SUCCEEDED", "score": "SUCCEEDED", "square": "SUCCEEDED",
+                               "explode": "FAILED"}
+    expect(page.locator("svg.dag g.cluster")).to_have_count(5)  # scoring, the loop, 2 iterations, the condition
+
+
+def test_a_failed_task_shows_its_log(platform, page):
+    page.goto(dashboard(platform, f"/runs/{platform.runs['shapes']}"))
+    page.locator('svg.dag g.node[data-name="condition-3"]').click()   # expand the condition
+    page.locator('svg.dag g.node[data-name="explode"]').click()
+    panel = page.locator("#task-panel")
+    expect(panel.locator("h2")).to_contain_text("explode")
+    expect(panel.locator("pre.log")).to_contain_text("about to fail: the boom the test looks for")
+    expect(panel.locator("pre.log")).to_contain_text("RuntimeError")
+
+
+def test_the_dag_follows_a_running_run_live(platform, page):
+    run_id = data.submit(platform, slow_chain, seconds=2.0)
+    page.goto(dashboard(platform, f"/runs/{run_id}"))
+    nodes = page.locator("svg.dag g.node")
+    expect(nodes).to_have_count(2)
+    expect(page.locator('svg.dag g.node[data-state="RUNNING"]')).to_have_count(1, timeout=30_000)
+    expect(page.locator('svg.dag g.node[data-state="SUCCEEDED"]')).to_have_count(2, timeout=60_000)
+    expect(page.locator("#run-state")).to_have_text("SUCCEEDED")
+
+
+def test_artifacts_preview_metrics_charts_markdown_html_and_csv(platform, page):
+    page.goto(dashboard(platform, f"/runs/{platform.runs['scoring']}"))
+    page.locator('svg.dag g.node[data-name="score"]').click()
+    panel = page.locator("#task-panel")
+    expect(panel.locator("table.metrics")).to_contain_text("accuracy")
+    expect(panel.locator("table.metrics")).to_contain_text("0.875")
+    expect(panel.locator("table.confusion")).to_contain_text("fraud")
+    expect(panel.locator(".chart.roc svg")).to_be_visible()
+    expect(panel.locator(".markdown h1")).to_have_text("Notes")
+    expect(page.frame_locator("iframe.html-preview").locator("h1")).to_have_text("Scored")
+    page.locator('svg.dag g.node[data-name="make-table"]').click()
+    expect(panel.locator("table.csv thead")).to_contain_text("amount")
+    expect(panel.locator("table.csv tbody tr")).to_have_count(10)
+
+
+def test_runs_filter_page_and_compare(platform, page):
+    page.goto(dashboard(platform, "/runs?state=FAILED"))
+    rows = page.locator("table.runs tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("shapes")
+    page.goto(dashboard(platform, "/runs?page_size=1&sort=name"))
+    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Next page").click()
+    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    page.goto(dashboard(platform, "/runs"))
+    for name in ("scoring", "shapes"):
+        page.locator("table.runs tr", has_text=name).first.locator("input[type=checkbox]").check()
+    page.get_by_role("button", name=re.compile("Compare selected")).click()
+    expect(page.locator("h1")).to_have_text("Compare 2 runs")
+    expect(page.locator("table.compare").last).to_contain_text("score.accuracy")
+
+
+def test_the_trial_plot_has_one_point_per_trial(platform, page):
+    page.goto(dashboard(platform, "/experiments"))
+    page.get_by_role("link", name="branin").click()
+    expect(page.locator("table.trials tbody tr")).to_have_count(6)
+    expect(page.locator("#objective-chart svg")).to_be_visible()
+    drawn = page.evaluate("echarts.getInstanceByDom(document.getElementById('objective-chart'))"
+                          ".getModel().getSeriesByIndex(0).getData().count()")
+    assert drawn == 6
+    lines = page.evaluate("echarts.getInstanceByDom(document.getElementById('parallel-chart'))"
+                          ".getModel().getSeriesByIndex(0).getData().count()")
+    assert lines == 6
+    expect(page.locator("section.optimal code")).to_have_text(re.compile("branin-"))
+
+
+def test_models_show_aliases_and_the_version_each_track_serves(platform, page):
+    page.goto(dashboard(platform, "/models"))
+    rows = page.locator("section.model tbody tr")
+    expect(rows.filter(has_text="v1")).to_contain_text("@champion")
+    expect(rows.filter(has_text="v1")).to_contain_text("stable")
+    expect(rows.filter(has_text="v2")).to_contain_text("@challenger")
+    expect(rows.filter(has_text="v2")).to_contain_text("canary")
+
+
+def test_platform_page_shows_validation_per_component(platform, page):
+    page.goto(dashboard(platform, "/platform"))
+    table = page.locator("table tbody")
+    for component in ("pipeline-controller", "tuning-service", "model-registry", "prometheus"):
+        expect(table).to_contain_text(component)
+
+
+def test_promote_from_the_button_after_a_confirmation(platform, page):
+    page.goto(dashboard(platform, "/rollouts"))
+    expect(page.locator("#weight")).to_have_text("50%")
+    expect(page.locator("table.steps tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="Promote…").click()
+    expect(page.locator("h1")).to_have_text("Promote the canary?")
+    assert platform.values()["modelServer"]["canary"]["weight"] == 50   # nothing happens before the confirmation
+    page.get_by_role("button", name="Yes, promote").click()
+    expect(page.locator(".done")).to_contain_text("promoted")
+    expect(page.locator("#weight")).to_have_text("0%")
+    values = platform.values()["modelServer"]
+    assert [m["uri"] for m in values["models"]] == ["models:/iris@challenger"]
+    assert values["canary"]["enabled"] is False
+    expect(page.locator("section[aria-label='Last rollout'] h2")).to_contain_text("promoted")
+
+
+def test_keyboard_opens_a_task_and_narrow_screens_do_not_scroll_sideways(platform, page):
+    page.goto(dashboard(platform, f"/runs/{platform.runs['scoring']}"))
+    page.locator('svg.dag g.node[data-name="make-table"]').focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#task-panel h2")).to_contain_text("make-table")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/runs", f"/runs/{platform.runs['scoring']}", "/experiments/branin?namespace=kubeflow", "/models"):
+        page.goto(dashboard(platform, path))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
