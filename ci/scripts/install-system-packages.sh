@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The Debian packages that local mode and the tests run for real: nginx and prometheus; shellcheck lints ci/scripts.
+# The Debian packages that local mode and the tests run for real: nginx and prometheus; shellcheck lints ci/scripts;
+# chromium runs the dashboard's browser tests (through the playwright pip package, which downloads no browser).
 set -euo pipefail
-packages=(nginx-light prometheus unzip shellcheck)
+packages=(nginx-light prometheus unzip shellcheck chromium)
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v unzip >/dev/null || missing+=(unzip)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+command -v chromium >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && { echo "system packages: ${packages[*]} present"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
