@@ -190,6 +190,8 @@ def _print_summary(context: DemoContext, seconds: float, summary: Path, stopped:
         return
     for name, url in sorted(context.endpoints.services.items()):
         click.echo(f"  {name:<22} {url}")
+    if context.endpoints.has("dashboard"):
+        click.echo(f"  open the dashboard: {context.endpoints.url('dashboard')}/  (runs, experiment, models, rollout)")
     click.echo(f"  send it traffic: mlp traffic {INFER_PATH} --state-dir {context.state_dir} "
                f"--body @{context.work_dir / REQUEST_FILE}")
     click.echo(f"  stop it with: mlp local down --state-dir {context.state_dir}")
