@@ -9,4 +9,7 @@ s.chart('pipeline-controller', s.workload {
   database: s.database,
   persistence: s.persistence,
   rbac: s.object({ create: s.boolean() }),
+  auth: s.object({
+    mode: s.enum(['none', 'kubernetes'], 'kubernetes: TokenReview + SubjectAccessReview per request; none: open.'),
+  }),
 })

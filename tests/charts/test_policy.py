@@ -20,7 +20,7 @@ LONG_RUNNING = ("Deployment", "StatefulSet")
 CALLS_API = {"pipeline-controller", "tuning-service", "prometheus", "hook:preflight", "hook:validate"}
 # The one cluster-scoped grant (contracts §5): preflight reads StorageClasses.
 PREFLIGHT_CLUSTER_RULES = [{"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list"]}]
-# The other (tuning-service auth.mode kubernetes): TokenReview and SubjectAccessReview are cluster-scoped
+# The other (a service's auth.mode kubernetes): TokenReview and SubjectAccessReview are cluster-scoped
 # creates that name no object, so only a ClusterRole can grant them; it grants those two creates alone.
 AUTH_REVIEW_CLUSTER_RULES = [
     {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
@@ -141,7 +141,7 @@ def test_rbac_is_namespaced_least_privilege_without_wildcards(chart_suite, case,
         if obj["kind"] == "RoleBinding":
             assert obj["roleRef"]["kind"] == "Role", f"{name} binds a ClusterRole in a namespace"
         if obj["kind"] == "ClusterRoleBinding":
-            assert obj["roleRef"]["name"].endswith(("-preflight", "-tuning-service-auth-reviews")), name
+            assert obj["roleRef"]["name"].endswith(("-preflight", "-auth-reviews")), name
 
 
 @matrix

@@ -13,7 +13,8 @@ base {
     s3: { endpoint: '', existingSecret: 'mlplatform-s3' },
   },
   // Singletons: they schedule the work, so they have no PDB (it would block node drains).
-  pipelineController+: postgres('mlplatform-pipelines-db') + networkPolicy() + resources('250m', '512Mi', '2Gi'),
+  pipelineController+: postgres('mlplatform-pipelines-db') + networkPolicy() + resources('250m', '512Mi', '2Gi')
+                      + { auth: { mode: 'kubernetes' } },  // multi-user: TokenReview + SubjectAccessReview
   tuningService+: postgres('mlplatform-tuning-db') + networkPolicy() + resources('250m', '512Mi', '2Gi')
                   + { auth: { mode: 'kubernetes' } },  // multi-user: TokenReview + SubjectAccessReview
   modelRegistry+: postgres('mlplatform-mlflow-db') + networkPolicy([gatewayNamespace]) + pdb
