@@ -3,7 +3,8 @@ completionTime.
 
 Conditions are Created, Running, Restarting, Succeeded and Failed, with reasons `<Kind>Created`,
 `<Kind>Running`, ... and messages such as "PyTorchJob default/mnist is running.". As in the operator,
-Running and Restarting replace each other, and a final condition turns Running to "False".
+Running and Restarting replace each other and a final condition ends both; the one replaced stays in
+the list with status "False" (the operator drops a replaced Restarting), so a restart stays visible.
 """
 
 from __future__ import annotations
@@ -37,13 +38,10 @@ def set_condition(status: dict, kind: str, job_kind: str, message: str, reason: 
     if current and current["status"] == "True" and current["reason"] == reason and current["message"] == message:
         return False
     now = timestamp()
-    if kind in (RUNNING, RESTARTING):
-        other = RESTARTING if kind == RUNNING else RUNNING
-        conditions[:] = [c for c in conditions if c["type"] != other]
-    if kind in FINAL:
-        for c in conditions:
-            if c["type"] in (RUNNING, RESTARTING) and c["status"] == "True":
-                c.update(status="False", lastUpdateTime=now, lastTransitionTime=now)
+    replaced = {RUNNING: (RESTARTING,), RESTARTING: (RUNNING,)}.get(kind, (RUNNING, RESTARTING))
+    for c in conditions:
+        if c["type"] in replaced and c["status"] == "True" and kind != CREATED:
+            c.update(status="False", lastUpdateTime=now, lastTransitionTime=now)
     conditions[:] = [c for c in conditions if c["type"] != kind]
     conditions.append({"type": kind, "status": "True", "reason": reason, "message": message,
                        "lastUpdateTime": now, "lastTransitionTime": now})
