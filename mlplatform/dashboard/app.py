@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,6 +32,11 @@ def build_app(settings: Settings) -> FastAPI:
     async def backend_problem(request: Request, problem: BackendProblem):
         return render(request, "problem.html", status_code=problem.status, title="Not available",
                       message=str(problem), needs_token=problem.status in (401, 403))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError):
+        problems = "; ".join(f"{item['loc'][-1]}: {item['msg']}" for item in error.errors())
+        return render(request, "problem.html", status_code=400, title="Bad request", message=problems)
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -29,14 +30,17 @@ def router() -> APIRouter:
     api = APIRouter()
 
     @api.get("/runs", response_class=HTMLResponse)
-    def runs(request: Request, state: str = "", name: str = "", experiment_id: str = "", sort: str = "newest",
-             page_size: int = Query(50), page_token: str = ""):
+    def runs(request: Request, state: str = "", name: str = "", experiment_id: str = "", namespace: str = "",
+             sort: str = "newest", page_size: int = 50, page_token: str = ""):
         params = run_list_params(state, name, sort, page_size, page_token, experiment_id)
+        if namespace:   # multi-user mode lists one namespace at a time, as KFP's UI does
+            params["namespace"] = namespace
         page = pipelines(request).get(f"{API}/runs", params=params)
         return render(request, "runs.html", title="Runs", runs=page.get("runs") or [],
                       total=page.get("total_size", 0), next_page_token=page.get("next_page_token") or "",
                       states=STATES, sorts=SORTS, chosen={"state": state, "name": name, "sort": sort,
-                                                          "page_size": page_size, "experiment_id": experiment_id})
+                                                          "page_size": page_size, "experiment_id": experiment_id,
+                                                          "namespace": namespace})
 
     @api.get("/runs/{run_id}", response_class=HTMLResponse)
     def run_page(request: Request, run_id: str):
@@ -71,8 +75,8 @@ def router() -> APIRouter:
         return RedirectResponse(f"{request.scope.get('root_path', '')}/runs/{run_id}", status_code=303)
 
     @api.get("/compare", response_class=HTMLResponse)
-    def compare(request: Request, run: list[str] = Query(default=[])):
-        chosen = list(dict.fromkeys(run))
+    def compare(request: Request, run: Annotated[list[str] | None, Query()] = None):
+        chosen = list(dict.fromkeys(run or []))
         if not COMPARE_RANGE[0] <= len(chosen) <= COMPARE_RANGE[1]:
             raise BadInput(f"compare takes {COMPARE_RANGE[0]} to {COMPARE_RANGE[1]} different runs "
                            f"(?run=ID&run=ID...); got {len(chosen)}")

@@ -78,12 +78,14 @@ class PreviewUnavailable(Exception):
 def read_head(uri: str, settings: Settings) -> bytes:
     if not uri.startswith("s3://"):
         raise PreviewUnavailable(f"no preview: {uri} is not in S3")
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from mlplatform.s3 import s3_client, split_uri
 
     bucket, key = split_uri(uri)
     client = s3_client(settings.s3_url, settings.s3_credentials)
     try:
         answer = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{PREVIEW_BYTES - 1}")
-    except Exception as error:  # botocore's errors: a missing key, a directory artifact, S3 down
+    except (BotoCoreError, ClientError) as error:  # a missing key, a directory artifact, S3 down
         raise PreviewUnavailable(f"no preview of {uri}: {error}") from None
     return answer["Body"].read()

@@ -14,7 +14,7 @@ import requests
 
 from mlplatform.registries import open_registry
 from mlplatform.serving.traffic import Traffic
-from tests.dashboard.pipelines import scoring, shapes, slow_chain
+from tests.dashboard.pipelines import scoring, shapes
 from tests.support.local_fixtures import inference_request, save_iris_model
 from tests.tuning.helpers import BRANIN, katib_yaml
 

@@ -1,0 +1,141 @@
+"""The dashboard without a browser: `mlp serve dashboard`, bad input, unconfigured backends, token forwarding
+to a pipeline controller in multi-user mode, and the DAG of compiled pipelines."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import sys
+
+import pytest
+import requests
+import yaml
+from fastapi.testclient import TestClient
+from kfp import compiler
+
+from mlplatform.dashboard.app import build_app
+from mlplatform.dashboard.graph import count_states, spec_graph
+from mlplatform.dashboard.settings import Settings
+from mlplatform.dashboard.viewer import script_json
+from mlplatform.net import free_port, wait_for_http
+from tests.dashboard.pipelines import shapes
+from tests.support.service_process import MLP, ServiceProcess
+
+MLP_CLI = [sys.executable, "-c", "from mlplatform.cli import main; main()"]
+
+
+def client(**settings) -> TestClient:
+    return TestClient(build_app(Settings(**settings)))
+
+
+def shown(answer) -> str:
+    """A page's text as a person reads it (no HTML escapes)."""
+    return html.unescape(answer.text)
+
+
+def test_serve_dashboard_answers_its_probes_and_names_what_is_not_configured(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([str(MLP), "serve", "dashboard", "--port", str(port)], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{url}/readyz", timeout=60, what="mlp serve dashboard", alive=lambda: process.poll() is None)
+        assert requests.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
+        page = requests.get(f"{url}/experiments", timeout=5)
+        assert page.status_code == 503
+        assert "the tuning service is not configured (start the dashboard with --tuning-url URL)" in shown(page)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--pipelines-url", "localhost:8888"], "'localhost:8888' is not an http:// or https:// URL"),
+    (["--endpoints", "no-such.json"], "no-such.json"),
+    (["--port", "99999"], "99999"),
+])
+def test_bad_flags_exit_2_naming_the_problem(tmp_path, args, message):
+    result = subprocess.run([*MLP_CLI, "serve", "dashboard", *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/runs?state=BROKEN", "state must be one of PENDING"),
+    ("/runs?sort=size", "sort must be one of newest"),
+    ("/runs?page_size=0", "page_size must be 1 to 200; got 0"),
+    ("/runs?page_size=many", "page_size: Input should be a valid integer"),
+    ("/compare?run=a", "compare takes 2 to 10 different runs"),
+    ("/compare?" + "&".join(f"run={i}" for i in range(11)), "got 11"),
+])
+def test_bad_page_input_is_a_400_naming_it(path, message):
+    answer = client(pipelines_url="http://127.0.0.1:9").get(path)
+    assert answer.status_code == 400 and message in shown(answer)
+
+
+def test_an_unknown_rollout_action_is_a_404_and_rollouts_need_local_state(tmp_path):
+    answer = client(state_dir=tmp_path).post("/rollouts/delete")
+    assert answer.status_code == 404 and "unknown rollout action 'delete': use promote or abort" in shown(answer)
+    answer = client().get("/rollouts")
+    assert answer.status_code == 503 and "the rollout page needs local mode's state" in shown(answer)
+
+
+def test_a_backend_that_does_not_answer_is_named():
+    url = f"http://127.0.0.1:{free_port()}"
+    answer = client(pipelines_url=url).get("/runs")
+    assert answer.status_code == 502 and f"the pipeline controller at {url} did not answer" in shown(answer)
+
+
+def test_the_graph_of_a_compiled_pipeline_nests_pipelines_loops_and_conditions(tmp_path):
+    package = tmp_path / "shapes.yaml"
+    compiler.Compiler().compile(shapes, str(package))
+    graph = spec_graph(yaml.safe_load(package.read_text()))
+    kinds = {node["name"]: node["kind"] for node in graph["nodes"]}
+    assert kinds == {"scoring": "dag", "for-loop-2": "loop", "condition-3": "condition"}
+    scoring = next(node for node in graph["nodes"] if node["name"] == "scoring")
+    assert [n["id"] for n in scoring["children"]["nodes"]] == ["scoring/make-table", "scoring/score"]
+    assert scoring["children"]["edges"] == [["scoring/make-table", "scoring/score"]]
+    assert count_states(graph) == {"NOT_STARTED": 4}
+
+
+def test_task_states_attach_by_path_and_loop_iterations_appear(tmp_path):
+    package = tmp_path / "shapes.yaml"
+    compiler.Compiler().compile(shapes, str(package))
+    tasks = [{"path": "for-loop-2", "state": "RUNNING", "task_id": "l"},
+             {"path": "for-loop-2/0", "state": "SUCCEEDED", "task_id": "i0"},
+             {"path": "for-loop-2/0/square", "state": "SUCCEEDED", "task_id": "s0"},
+             {"path": "for-loop-2/1", "state": "RUNNING", "task_id": "i1"},
+             {"path": "for-loop-2/1/square", "state": "RUNNING", "task_id": "s1"}]
+    graph = spec_graph(yaml.safe_load(package.read_text()), tasks)
+    loop = next(node for node in graph["nodes"] if node["name"] == "for-loop-2")
+    assert loop["state"] == "RUNNING"
+    assert [(n["name"], n["state"]) for n in loop["children"]["nodes"]] == [("iteration 0", "SUCCEEDED"),
+                                                                           ("iteration 1", "RUNNING")]
+    assert count_states(graph) == {"NOT_STARTED": 3, "SUCCEEDED": 1, "RUNNING": 1}
+
+
+def test_json_in_a_page_cannot_close_its_script_element():
+    assert "</script>" not in script_json({"name": "</script><script>alert(1)</script>"})
+
+
+@pytest.fixture(scope="module")
+def secured_controller(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("secured-controller")
+    tokens = workdir / "tokens.csv"
+    tokens.write_text("alice-token,alice,team-a\n")
+    service = ServiceProcess("pipelines", workdir, args=["--auth-mode", "token", "--auth-tokens", str(tokens)]).start()
+    yield service
+    service.stop()
+
+
+def test_the_viewers_token_reaches_the_api_from_a_header_or_the_pasted_cookie(secured_controller):
+    dashboard = client(pipelines_url=secured_controller.url)
+    refused = dashboard.get("/runs?namespace=team-a")
+    assert refused.status_code == 401 and "paste your token" in shown(refused)
+    by_header = dashboard.get("/runs?namespace=team-a", headers={"Authorization": "Bearer alice-token"})
+    assert by_header.status_code == 200 and "Runs" in by_header.text
+    other_namespace = dashboard.get("/runs?namespace=team-b", headers={"Authorization": "Bearer alice-token"})
+    assert other_namespace.status_code == 403
+    dashboard.post("/token", data={"token": "alice-token"}, follow_redirects=False)
+    assert dashboard.get("/runs?namespace=team-a").status_code == 200
