@@ -14,7 +14,7 @@ export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 export MLP_TOOLS_DIR := $(TOOLS)
 
 .PHONY: help setup setup-python setup-tools setup-plugin setup-system test test-fast lint values generate \
-        demo up down bench clean
+        demo up down bench clean screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ values generate: ## regenerate values/*.yaml, Prometheus rules and chart READMEs
 
 demo: ## run the whole fraud-detection story locally, no cluster needed
 	$(VENV)/bin/mlp demo
+
+screenshots: ## regenerate the dashboard's screenshots in docs/images (starts a local platform, drives Chromium)
+	$(PYTHON) -m tests.dashboard.screenshots docs/images
 
 up: ## create a kind cluster, build and load the image, install the chart, run helm test
 	@bash ci/scripts/kind-up.sh
