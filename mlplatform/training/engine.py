@@ -78,7 +78,8 @@ class Engine:
     # --- the API's verbs -----------------------------------------------------------------------------
 
     def create(self, job: TrainingJob, uid: str | None = None) -> JobRecord:
-        """Store a parsed job (JobExists when the name is taken) with its Created condition."""
+        """Store a parsed job (JobExists when the name is taken) with its Created condition. `uid`: the
+        job's object in a cluster, which the controller adopted."""
         problems = self.replicas.problems(job)
         if problems:
             from mlplatform.kubeapi import Invalid
@@ -89,7 +90,7 @@ class Engine:
         metadata["creationTimestamp"] = conditions.timestamp()
         metadata["generation"] = 1
         record = JobRecord(job.kind, job.namespace, job.name, metadata["uid"], job.manifest,
-                           runtime={"attempt": 0, "restarts": 0})
+                           runtime={"attempt": 0, "restarts": 0, "adopted": uid is not None})
         conditions.set_condition(record.status, conditions.CREATED, job.kind,
                                  f"{job.kind} {job.namespace}/{job.name} is created.")
         with self._lock:

@@ -25,7 +25,7 @@ def build_app(
 ) -> FastAPI:
     """`auth` (mlplatform.auth.TokenAuth or KubernetesAuth): multi-user mode; None: every request is served."""
     store = Store(db)
-    replicas = _replica_engine(runner, state_dir, max_parallel, gang_timeout)
+    replicas = _replica_engine(runner, state_dir, max_parallel, gang_timeout, owned=bool(watch_namespaces))
     engine = Engine(store, replicas)
     registry = CollectorRegistry()
     register_metrics(registry, store)
@@ -55,14 +55,15 @@ def build_app(
     return app
 
 
-def _replica_engine(runner: str, state_dir: Path, max_parallel: int, gang_timeout: int) -> ReplicaEngine:
+def _replica_engine(runner: str, state_dir: Path, max_parallel: int, gang_timeout: int, owned: bool) -> ReplicaEngine:
+    """`owned`: the jobs are objects in the cluster (controller mode), so their replicas get ownerReferences."""
     if runner == "local":
         from mlplatform.training.local import LocalReplicas
 
         return LocalReplicas(state_dir, max_parallel)
     from mlplatform.training.kubernetes import KubernetesReplicas
 
-    return KubernetesReplicas(gang_timeout=gang_timeout)
+    return KubernetesReplicas(gang_timeout=gang_timeout, owner_references=owned)
 
 
 def _access(app: FastAPI, auth):
@@ -78,9 +79,8 @@ def _controller(engine: Engine, watch_namespaces: str | None):
     """Cluster mode (`--watch-namespaces`): the controller of PyTorchJob and TFJob objects in those namespaces."""
     if not watch_namespaces:
         return None
-    from mlplatform.training.controller import TrainingJobController
-
     from mlplatform.kube import api_client
+    from mlplatform.training.controller import TrainingJobController
     from mlplatform.tuning.controller import watched_namespaces
 
     return TrainingJobController(engine, api_client(), watched_namespaces(watch_namespaces))
