@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the project virtualenv and installs the package with its server and dev extras.
-# torch (CPU build) backs the optional `bayesian` extra; it is installed when a CPU wheel is reachable.
+# torch (CPU build) backs the optional `bayesian` and `training` extras; it is installed when a CPU wheel is reachable.
 set -euo pipefail
 venv="${1:?usage: setup-python.sh VENV_DIR}"
 
@@ -20,7 +20,7 @@ if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
     "$venv/bin/python" -m pip install --quiet "torch==$(ls /opt/wheels/torch-*+cpu-*.whl | head -n1 | sed -E 's/.*torch-([0-9.]+)\+cpu.*/\1/')"
   else
     "$venv/bin/python" -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu \
-      || echo "warning: torch (CPU) not installed; algorithm bayesianoptimization will be refused" >&2
+      || echo "warning: torch (CPU) not installed; algorithm bayesianoptimization and local PyTorchJobs will not run" >&2
   fi
 fi
 echo "python: $("$venv/bin/python" --version) in $venv"
