@@ -27,6 +27,18 @@ def _components(ctx, param, value: str | None) -> tuple[str, ...]:
     return names
 
 
+def _token_file(mode: str, tokens: Path | None) -> Path | None:
+    """The token file of token mode, read once here so that a bad one is exit 2 before anything starts."""
+    from mlplatform.service import auth_from_flags
+
+    if mode == "none":
+        if tokens:
+            raise click.UsageError("--auth-tokens needs --auth-mode token")
+        return None
+    auth_from_flags(mode, tokens)
+    return tokens
+
+
 def _read_values(path: Path | None) -> dict:
     from mlplatform.hooks.config import read_values
 
@@ -49,14 +61,19 @@ def local() -> None:
               help="Initial release values (the modelServer shape): models to serve, canary weight.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
               help="Seconds each process gets to become healthy.")
+@click.option("--auth-mode", type=click.Choice(["none", "token"]), default="none", show_default=True,
+              help="'token': the pipeline controller and the tuning service answer only requests with a bearer "
+                   "token of --auth-tokens, in its namespaces (docs/security.md); 'none': open.")
+@click.option("--auth-tokens", type=absolute_path(dir_okay=False, exists=True), default=None,
+              help="Token mode: a CSV of token,user,namespace[;namespace...].")
 def up(state_dir: Path, components: tuple[str, ...], scrape_interval: float, values_file: Path | None,
-       timeout: float) -> None:
+       timeout: float, auth_mode: str, auth_tokens: Path | None) -> None:
     from mlplatform.local.platform import UpOptions
     from mlplatform.local.platform import up as start
 
     began = time.monotonic()
     options = UpOptions(components=components, scrape_interval=scrape_interval, values=_read_values(values_file),
-                        timeout=timeout)
+                        timeout=timeout, auth_tokens=_token_file(auth_mode, auth_tokens))
     endpoints = start(state_dir, options, report=lambda line: click.echo(f"  {line}"))
     click.echo(f"local platform up in {time.monotonic() - began:.1f}s; endpoints in {state_dir / 'endpoints.json'}")
     for name, url in sorted(endpoints.services.items()):

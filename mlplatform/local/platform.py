@@ -41,6 +41,7 @@ class UpOptions:
     scrape_interval: float = 5.0          # Prometheus scrape and rule evaluation interval, seconds
     values: dict = field(default_factory=dict)   # initial release values (modelServer shape)
     timeout: float = 180.0                # seconds each process gets to become healthy
+    auth_tokens: Path | None = None       # token mode of the pipeline controller and tuning service (else none)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def up(state_dir: Path | str, options: UpOptions = UpOptions(), report: Report =
     values = local_values(options.values)
     _clear(state)
     launch = Launch(state=state, scrape_interval=options.scrape_interval, parallel_workers=_parallel_workers(values),
-                    env={})
+                    env={}, auth_args=_auth_args(options.auth_tokens))
     unavailable = _plan(launch, options.components, report)
     records = _start(state, launch, unavailable)
     try:
@@ -87,6 +88,11 @@ def local_values(given: dict) -> dict:
     values["modelServer"]["router"] = {**(values["modelServer"].get("router") or {}), "type": "local-nginx"}
     ModelServerValues.from_values(values)   # refuse bad values before anything starts
     return values
+
+
+def _auth_args(tokens: Path | None) -> tuple[str, ...]:
+    """Token mode (docs/security.md): both services ask every request for a token of `tokens`."""
+    return ("--auth-mode", "token", "--auth-tokens", str(tokens)) if tokens else ()
 
 
 def _parallel_workers(values: dict) -> int:

@@ -104,9 +104,10 @@ class LocalPlatform:
 
 
 def start_local_platform(state_dir: Path, *, components: tuple[str, ...] = (), values: dict | None = None,
-                         scrape_interval: float = FAST_SCRAPE_INTERVAL) -> LocalPlatform:
-    """`mlp local up` in `state_dir`; fails the test with the CLI's output when it does not come up."""
-    args = ["local", "up", "--state-dir", str(state_dir), "--scrape-interval", str(scrape_interval)]
+                         scrape_interval: float = FAST_SCRAPE_INTERVAL, options: tuple[str, ...] = ()) -> LocalPlatform:
+    """`mlp local up` in `state_dir` (with `options`); fails the test with the CLI's output when it does not
+    come up."""
+    args = ["local", "up", "--state-dir", str(state_dir), "--scrape-interval", str(scrape_interval), *options]
     if components:
         args += ["--components", ",".join(components)]
     if values:

@@ -42,6 +42,7 @@ class Launch:
     parallel_workers: int
     env: dict[str, str]
     planned: dict[str, PlannedProcess] = field(default_factory=dict)
+    auth_args: tuple[str, ...] = ()   # the pipeline controller's and tuning service's --auth-mode, --auth-tokens
 
     def url_of(self, name: str) -> str | None:
         planned = self.planned.get(name)

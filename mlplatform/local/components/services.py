@@ -26,7 +26,7 @@ MODULES = {PIPELINES: "mlplatform.pipelines.cli", TUNING: "mlplatform.tuning.cli
 
 def plan_pipelines(launch: Launch) -> PlannedProcess:
     return _plan(launch, PIPELINES, "pipelines",
-                 ["--artifact-root", f"s3://{PIPELINE_BUCKET}/artifacts"])
+                 ["--artifact-root", f"s3://{PIPELINE_BUCKET}/artifacts", *launch.auth_args])
 
 
 def plan_training(launch: Launch) -> PlannedProcess:
@@ -38,7 +38,7 @@ def plan_tuning(launch: Launch) -> PlannedProcess:
     for option, component in (("--pipelines-url", PIPELINES), ("--training-url", TRAINING)):
         if launch.url_of(component):
             extra += [option, launch.url_of(component)]
-    return _plan(launch, TUNING, "tuning", extra)
+    return _plan(launch, TUNING, "tuning", [*extra, *launch.auth_args])
 
 
 def _plan(launch: Launch, name: str, service: str, extra: list[str]) -> PlannedProcess:
