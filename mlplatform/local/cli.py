@@ -79,7 +79,7 @@ def up(state_dir: Path, components: tuple[str, ...], scrape_interval: float, val
     for name, url in sorted(endpoints.services.items()):
         click.echo(f"  {name:<22} {url}")
     if "kubeconfig" in endpoints.extra:
-        click.echo(f"  kubeconfig for Katib's SDK and kubectl: {endpoints.extra['kubeconfig']}")
+        click.echo(f"  kubeconfig for Kubeflow's SDKs (Katib, Training) and kubectl: {endpoints.extra['kubeconfig']}")
 
 
 @local.command(help="Stop every process of the platform (SIGTERM, then SIGKILL after --grace seconds).")
