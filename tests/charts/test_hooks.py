@@ -105,7 +105,8 @@ def test_preflight_reads_only_the_secrets_the_values_name(chart_suite, helm):
     objects = chart_suite.objects(environment_case("prod").render, helm)
     assert one(objects, "Role", "preflight")["rules"] == [{
         "apiGroups": [""], "resources": ["secrets"], "verbs": ["get"],
-        "resourceNames": ["mlplatform-mlflow-db", "mlplatform-pipelines-db", "mlplatform-s3", "mlplatform-tuning-db"],
+        "resourceNames": ["mlplatform-mlflow-db", "mlplatform-pipelines-db", "mlplatform-s3", "mlplatform-training-db",
+                          "mlplatform-tuning-db"],
     }]
 
 
@@ -162,7 +163,8 @@ def test_hooks_config_has_the_release_endpoints_and_values(chart_suite, helm):
 
 @helms
 def test_hooks_config_lists_only_enabled_components(chart_suite, helm):
-    render = Render("mlplatform", set_values=("tuningService.enabled=false", "prometheus.enabled=false"))
+    render = Render("mlplatform", set_values=("tuningService.enabled=false", "prometheus.enabled=false",
+                                              "dashboard.backends.tuning.enabled=false", "dashboard.backends.prometheus.enabled=false"))
     config = json.loads(one(chart_suite.objects(render, helm), "ConfigMap", "config")["data"]["hooks.json"])
     assert set(config["endpoints"]["services"]) == {"pipeline-controller", "model-registry", "minio",
                                                     "model-server", "model-server-stable"}

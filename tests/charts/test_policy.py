@@ -17,7 +17,8 @@ WORKLOADS = ("Deployment", "StatefulSet", "Job")
 LONG_RUNNING = ("Deployment", "StatefulSet")
 # The pods that call the Kubernetes API: the runners create Jobs, Prometheus discovers pods, and the
 # preflight and validate hooks read the cluster. Every other pod runs without a token.
-CALLS_API = {"pipeline-controller", "tuning-service", "prometheus", "hook:preflight", "hook:validate"}
+# The training operator is the controller of PyTorchJobs and TFJobs; the dashboard calls only the public APIs.
+CALLS_API = {"pipeline-controller", "tuning-service", "training-operator", "prometheus", "hook:preflight", "hook:validate"}
 # The one cluster-scoped grant (contracts §5): preflight reads StorageClasses.
 PREFLIGHT_CLUSTER_RULES = [{"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list"]}]
 # The other (a service's auth.mode kubernetes): TokenReview and SubjectAccessReview are cluster-scoped
@@ -246,7 +247,7 @@ def test_prod_protects_every_replicated_workload_with_a_disruption_budget(chart_
 def test_prod_keeps_state_in_postgresql_through_existing_secrets(chart_suite, helm):
     objects = chart_suite.objects(environment_case("prod").render, helm)
     assert not [obj for obj in objects if obj["kind"] == "PersistentVolumeClaim"]
-    stateful_services = {"pipeline-controller", "tuning-service", "model-registry"}
+    stateful_services = {"pipeline-controller", "tuning-service", "model-registry", "training-operator"}
     for workload in workloads(objects):
         if who(workload) in stateful_services:
             database = next(var for var in containers(workload)[0]["env"] if var["name"] == "MLP_DB_URL")

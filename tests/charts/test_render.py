@@ -26,7 +26,8 @@ def ignoring_generated_secrets(objects: list[dict]) -> list[dict]:
 def test_renders_named_and_labelled_objects(chart_suite, case, helm):
     objects = chart_suite.objects(case.render, helm)
     assert objects, f"{case.id} rendered nothing"
-    keys = [(obj["kind"], obj["metadata"]["name"]) for obj in objects]
+    # An object is its kind, namespace and name: a controller has a Role of one name in each watched namespace.
+    keys = [(obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) for obj in objects]
     assert len(keys) == len(set(keys)), f"{case.id} renders an object twice: {sorted(keys)}"
     for obj in objects:
         name, labels = obj["metadata"]["name"], obj["metadata"].get("labels", {})
@@ -47,15 +48,15 @@ def test_helm_3_and_helm_4_render_the_same_objects(chart_suite, case):
 def test_alias_and_long_release_names_keep_component_names_within_63_characters(chart_suite, helm):
     release = "a-release-name-that-is-long-enough-to-need-truncation"
     objects = chart_suite.objects(Render("mlplatform", release=release), helm)
-    names = [(obj["kind"], obj["metadata"]["name"]) for obj in objects]
+    names = [(obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) for obj in objects]
     # Namespaced names become DNS labels and label values: 63 characters. Cluster-scoped ones may be longer.
-    too_long = [name for kind, name in names if len(name) > (253 if kind.startswith("Cluster") else 63)]
+    too_long = [name for kind, _, name in names if len(name) > (253 if kind.startswith("Cluster") else 63)]
     assert not too_long
     assert len(names) == len(set(names)), "truncation made two names collide"
     components = {obj["metadata"]["labels"]["app.kubernetes.io/name"] for obj in objects}
     # The umbrella's aliases (pipelineController, ...) are turned back into component names.
     assert components == {"mlplatform", "pipeline-controller", "tuning-service", "model-server",
-                          "model-registry", "minio", "prometheus"}
+                          "model-registry", "minio", "prometheus", "dashboard", "training-operator"}
     # Components find each other under the truncated names too.
     services = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "Service"}
     config = next(obj for obj in objects if obj["kind"] == "ConfigMap" and "hooks.json" in (obj.get("data") or {}))
@@ -79,6 +80,8 @@ def test_services_have_the_contract_names_and_ports(chart_suite, helm):
         "mlp-minio-console": [9001],
         "mlp-minio-headless": [9000],
         "mlp-prometheus": [9090],
+        "mlp-dashboard": [8080],
+        "mlp-training-operator": [8686],
     }
 
 
@@ -90,6 +93,7 @@ def test_install_notes_name_the_endpoints_and_the_cleanup(chart_suite):
     assert result.returncode == 0, result.stderr
     notes = result.stdout.split("NOTES:", 1)[1]
     for line in ("http://mlp-pipeline-controller:8888", "http://mlp-model-server:8080/v2/models/<model>/infer",
+                 "dashboard (web UI)    http://mlp-dashboard:8080", "training operator     http://mlp-training-operator:8686",
                  "router gateway-api", "helm test mlp -n ml", "kubectl -n ml logs job/mlp-mlplatform-validate",
                  "mlplatform.io/hook"):
         assert line in notes

@@ -13,17 +13,20 @@ BASE = ("modelServer.canary.enabled=true", "modelServer.canary.weight=10", "mode
 VARIATIONS = {
     "image-tags": ("pipelineController.image.tag=0.2.0", "modelServer.image.tag=0.2.0",
                    "minio.image.tag=RELEASE.2025-09-07T16-13-09Z", "prometheus.image.tag=v3.6.0"),
-    "replicas": ("modelServer.replicaCount=8", "prometheus.replicaCount=2", "minio.replicaCount=4"),
+    "replicas": ("modelServer.replicaCount=8", "prometheus.replicaCount=2", "minio.replicaCount=4",
+                 "dashboard.replicaCount=3"),
     "environment": ("pipelineController.extraEnv[0].name=LOG_LEVEL", "pipelineController.extraEnv[0].value=debug",
                     "modelServer.mlserver.parallelWorkers=4"),
     "canary-weight": ("modelServer.canary.weight=90",),
     "canary-off": ("modelServer.canary.enabled=false", "modelServer.canary.weight=0"),
     "router": ("modelServer.router.type=istio",),
-    "pod-labels-and-annotations": ("modelRegistry.podLabels.team=ml", "tuningService.podAnnotations.owner=ml"),
+    "pod-labels-and-annotations": ("modelRegistry.podLabels.team=ml", "tuningService.podAnnotations.owner=ml",
+                                   "dashboard.podLabels.team=ml", "trainingOperator.podAnnotations.owner=ml"),
     "resources-and-storage": ("modelServer.resources.requests.cpu=2", "minio.persistence.size=20Gi",
                               "prometheus.retention=30d"),
     "air-gapped": ("global.imageRegistry=registry.internal", "global.imagePullSecrets[0]=regcred"),
-    "policies": ("modelServer.pdb.enabled=true", "minio.networkPolicy.enabled=true"),
+    "policies": ("modelServer.pdb.enabled=true", "minio.networkPolicy.enabled=true", "dashboard.pdb.enabled=true",
+                 "trainingOperator.networkPolicy.enabled=true", "dashboard.autoscaling.enabled=true"),
 }
 # Switching routers is meant to move traffic: the routed entry selects both tracks only with `replicas`.
 INTENDED_CHANGES = {"router": {("Service", "mlp-model-server")}}

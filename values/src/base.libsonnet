@@ -11,6 +11,8 @@
   modelRegistry: { enabled: true },
   minio: { enabled: true },
   prometheus: { enabled: true },
+  dashboard: { enabled: true },
+  trainingOperator: { enabled: true },
 
   modelServer: {
     enabled: true,

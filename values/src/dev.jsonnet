@@ -12,6 +12,8 @@ base {
   modelServer+: small { replicaCount: 1 },
   minio+: small { replicaCount: 1, persistence: { size: '5Gi' } },
   prometheus+: small { replicaCount: 1, retention: '2d', persistence: { size: '2Gi' } },
+  dashboard+: small { replicaCount: 1 },
+  trainingOperator+: small { persistence: { size: '1Gi' } },
   hooks+: {
     validate+: { smoke: { pipeline: true, experiment: true } },
   },

@@ -38,4 +38,12 @@ base {
     retention: '30d',
     persistence: { size: '100Gi' },
   },
+  // The web UI holds no state: two pods behind the gateway, more under load.
+  dashboard+: networkPolicy([gatewayNamespace]) + pdb + resources('100m', '256Mi', '512Mi') + {
+    replicaCount: 2,
+    autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 75 },
+  },
+  // A singleton like the other controllers; the jobs themselves are the cluster's objects.
+  trainingOperator+: postgres('mlplatform-training-db') + networkPolicy() + resources('250m', '512Mi', '2Gi')
+                     + { auth: { mode: 'kubernetes' } },
 }

@@ -6,7 +6,8 @@ Renders nothing unless auth.mode is kubernetes and rbac.create is on.
 */}}
 {{- define "mlplatform-lib.authReviewRbac" -}}
 {{- if and (eq .Values.auth.mode "kubernetes") .Values.rbac.create }}
-{{- $name := include "mlplatform-lib.fullname.suffixed" (list . "auth-reviews") }}
+{{- /* <release>-<component>-auth-reviews, the release cut first: two services' grants never collide. */}}
+{{- $name := include "mlplatform-lib.componentName" (list . (printf "%s-auth-reviews" (include "mlplatform-lib.name" .))) }}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:

@@ -23,7 +23,8 @@ ClusterRole and ClusterRoleBinding. Renders nothing without rbac.create.
 {{- $context := .context -}}
 {{- $rules := .rules -}}
 {{- if $context.Values.rbac.create }}
-{{- $name := include "mlplatform-lib.fullname.suffixed" (list $context "controller") }}
+{{- /* <release>-<component>-controller, the release cut first: two controllers' names never collide. */}}
+{{- $name := include "mlplatform-lib.componentName" (list $context (printf "%s-controller" (include "mlplatform-lib.name" $context))) }}
 {{- $subject := dict "kind" "ServiceAccount" "name" (include "mlplatform-lib.serviceAccountName" $context) "namespace" $context.Release.Namespace }}
 {{- if $context.Values.controller.allNamespaces }}
 apiVersion: rbac.authorization.k8s.io/v1
