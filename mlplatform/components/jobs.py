@@ -27,8 +27,10 @@ def pytorchjob_manifest(name: str, namespace: str, command: list, workers: int, 
 
 
 def run_pytorchjob(command: list, *, name: str = "", workers: int = 1, image: str = "",
-                   namespace: str = "kubeflow", training_url: str = "", timeout_seconds: float = 3600) -> str:
-    """Create the PyTorchJob, wait for Succeeded or Failed, print the master's log; returns "Succeeded"."""
+                   namespace: str = "kubeflow", training_url: str = "", timeout_seconds: float = 3600,
+                   print_log: bool = True) -> str:
+    """Create the PyTorchJob, wait for Succeeded or Failed, print the master's log (unless not
+    `print_log`); returns "Succeeded", raises RuntimeError with the master's log tail otherwise."""
     from kubernetes import client
 
     from mlplatform.kube import api_client, api_client_for_url
@@ -41,9 +43,13 @@ def run_pytorchjob(command: list, *, name: str = "", workers: int = 1, image: st
     custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, pytorchjob_manifest(name, namespace, command, workers, image or PLATFORM_IMAGE))
     condition = _wait(custom, namespace, name, timeout_seconds)
-    print(_master_log(core, namespace, name), flush=True)
+    log = _master_log(core, namespace, name)
+    if print_log:
+        print(log, flush=True)
     if condition["type"] != "Succeeded":
-        raise RuntimeError(f"PyTorchJob {namespace}/{name} {condition['type']}: {condition.get('message', '')}")
+        tail = "\n".join(log.strip().splitlines()[-5:])
+        raise RuntimeError(f"PyTorchJob {namespace}/{name} {condition['type']}: {condition.get('message', '')}"
+                           f"; the master's log ends with:\n{tail}")
     return condition["type"]
 
 

@@ -2,6 +2,7 @@
 
 1. `mlp local up`                 the platform as local processes
 2. synthetic transactions          uploaded to S3 (moto)
+   (--distributed)                 a 2-replica DDP variant trained as a PyTorchJob, registered as fraud-ddp
 3. kfp.Client                      the training pipeline on the pipeline controller
 4. the MLflow registry             the baseline registered as version 1 and served as stable
 5. the tuning service              a Katib Experiment (TPE) over the trainer's hyperparameters
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -27,6 +29,11 @@ from mlplatform.endpoints import Endpoints
 from mlplatform.errors import DependencyError, MlpError
 
 MODEL = "fraud"
+DDP_MODEL = "fraud-ddp"   # --distributed: the PyTorch variant, registered beside the served sklearn model
+DDP_MODEL_URI = "s3://mlpipeline/demo/ddp-model"
+DDP_WORKERS = 1           # plus the master: 2 replicas
+MODEL_DESCRIPTIONS = {MODEL: "Card-fraud classifier (mlplatform demo)",
+                      DDP_MODEL: "Card-fraud logistic regression trained with PyTorch DDP (mlplatform demo --distributed)"}
 DATA_URI = "s3://mlpipeline/demo/transactions.csv"
 # Short analysis windows so the rollout fits the demo's budget; a cluster keeps the chart's defaults.
 DEMO_ANALYSIS = {"intervalSeconds": 4, "iterations": 3, "failureLimit": 1, "minRequests": 10,
@@ -141,6 +148,34 @@ def _inference_request(context: DemoContext, rows: int = 4) -> dict:
                         "data": sample.to_numpy().ravel().tolist()}]}
 
 
+def train_distributed(context: DemoContext) -> str:
+    """The classifier's DDP variant as a 2-replica PyTorchJob (gloo) on the training operator, its model
+    registered as its own MLflow model."""
+    from mlplatform.components.jobs import run_pytorchjob
+
+    if not context.endpoints.has("training-operator"):
+        raise MlpError("--distributed needs the training operator, which this local platform does not run "
+                       f"(mlp local down --state-dir {context.state_dir}, then run the demo again)")
+    model_dir = context.work_dir / "ddp-model"
+    name = f"fraud-ddp-{int(time.time())}"
+    command = [sys.executable, "-m", "mlplatform.demo.ddp_trainer", "--data", context.facts["data"]["local_copy"],
+               "--epochs", "5", "--model-dir", str(model_dir)]
+    try:
+        run_pytorchjob(command, name=name, workers=DDP_WORKERS, namespace="default", print_log=False,
+                       training_url=context.endpoints.url("training-operator"), timeout_seconds=600)
+    except RuntimeError as error:
+        raise MlpError(str(error)) from None
+    auc = json.loads((model_dir / "metrics.json").read_text())["auc"]
+    bucket, _, prefix = DDP_MODEL_URI.removeprefix("s3://").partition("/")
+    for path in model_dir.iterdir():
+        _s3(context).upload_file(str(path), bucket, f"{prefix}/{path.name}")
+    run = {"run_id": name, "model_uri": DDP_MODEL_URI, "metrics": {"auc": auc}}
+    version = _register(context, run, alias="distributed", model=DDP_MODEL)
+    context.facts["distributed"] = {"pytorchjob": name, "replicas": 1 + DDP_WORKERS, "auc": auc,
+                                    "version": version.uri}
+    return f"PyTorchJob {name} ({1 + DDP_WORKERS} replicas, gloo) succeeded: auc {auc:.4f}; registered {version.uri}"
+
+
 def validate(context: DemoContext) -> str:
     report = mlp("validate", "--local", "--state-dir", str(context.state_dir))
     return report.strip().splitlines()[-1] if report.strip() else "validation passed"
@@ -156,6 +191,12 @@ STEPS = [
     ("canary rollout under live traffic", canary_rollout),
     ("validate the platform (mlp validate --local)", validate),
 ]
+DISTRIBUTED_STEP = ("train a 2-replica DDP variant as a PyTorchJob", train_distributed)
+
+
+def story_steps(distributed: bool) -> list:
+    """The story; with --distributed the DDP variant trains right after the data is there."""
+    return [*STEPS[:2], DISTRIBUTED_STEP, *STEPS[2:]] if distributed else STEPS
 
 
 @click.command(help="Run the fraud-detection story end to end in local mode: pipeline, registry, tuning, "
@@ -166,15 +207,17 @@ STEPS = [
 @click.option("--trials", type=click.IntRange(min=2), default=8, show_default=True,
               help="Tuning trials (maxTrialCount), two at a time.")
 @click.option("--steps", default="25,50,100", show_default=True, help="Canary weights, in percent.")
+@click.option("--distributed", is_flag=True,
+              help="Also train a 2-replica DDP variant of the model as a PyTorchJob on the training operator.")
 @click.option("--down", is_flag=True, help="Stop the platform when the demo ends.")
-def demo(state_dir: Path, rows: int, trials: int, steps: str, down: bool) -> None:
+def demo(state_dir: Path, rows: int, trials: int, steps: str, distributed: bool, down: bool) -> None:
     work_dir = state_dir / "demo"
     work_dir.mkdir(parents=True, exist_ok=True)
     context = DemoContext(state_dir=state_dir, work_dir=work_dir,
                           facts={"rows": rows, "trials": trials, "steps": steps})
     started = time.monotonic()
     try:
-        results = run_steps(STEPS, context)
+        results = run_steps(story_steps(distributed), context)
     finally:
         if down:
             mlp("local", "down", "--state-dir", str(state_dir))
@@ -225,14 +268,14 @@ def _train(context: DemoContext, *, run_name: str, hyperparameters: dict) -> dic
     return {"run_id": run.run_id, "model_uri": model_uri, "metrics": metrics, "hyperparameters": hyperparameters}
 
 
-def _register(context: DemoContext, run: dict, *, alias: str):
+def _register(context: DemoContext, run: dict, *, alias: str, model: str = MODEL):
     from mlplatform.registries import open_registry
 
     registry = open_registry("mlflow", context.endpoints.url("model-registry"))
-    registry.ensure_model(MODEL, description="Card-fraud classifier (mlplatform demo)")
+    registry.ensure_model(model, description=MODEL_DESCRIPTIONS[model])
     tags = {"pipeline_run": run["run_id"], **{f"metric.{key}": str(value) for key, value in run["metrics"].items()}}
-    version = registry.ensure_version(MODEL, source=run["model_uri"], tags=tags)
-    registry.set_alias(MODEL, alias, version.version)
+    version = registry.ensure_version(model, source=run["model_uri"], tags=tags)
+    registry.set_alias(model, alias, version.version)
     return version
 
 

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
 import yaml
+from kubernetes import client
 
 from mlplatform.runners import TaskState
 from mlplatform.tuning.spec import SpecError, parse_experiment
 from mlplatform.tuning.training_trials import job_status
 from tests.support.local_fixtures import start_local_platform
 from tests.tuning.helpers import OBJECTIVES, condition, load
+from tests.tuning.test_chart_and_crds import crds
 from tests.tuning.test_katib_sdk import katib_sdk
+
+TRAINING_CRDS = Path(__file__).resolve().parents[2] / "charts" / "training-operator" / "crds"
+CLUSTER_NAMESPACE = "default"
 
 PYTORCH_EXPERIMENT = """
 apiVersion: kubeflow.org/v1beta1
@@ -248,3 +254,74 @@ def wait_finished(tuning: str, name: str, timeout: float = 180) -> dict:
             return experiment
         time.sleep(0.5)
     raise AssertionError(f"experiment {name} did not finish in {timeout} s: {experiment.get('status')}")
+
+
+# --- in a cluster: the tuning service creates the job, owned by the Trial --------------------------------------
+
+
+@pytest.fixture
+def cluster_tuning(kube_api, start_tuning):
+    """The tuning service as the controller of Experiments (`--runner kubernetes`) on the test API server,
+    with the Katib and the training operator's CRDs from the charts."""
+    for crd in [*crds().values(), *(yaml.safe_load(path.read_text()) for path in TRAINING_CRDS.glob("*.yaml"))]:
+        kube_api.server.create(crd)
+    service = start_tuning(env={"POD_NAMESPACE": CLUSTER_NAMESPACE},
+                           extra_args=["--runner", "kubernetes", "--watch-namespaces", CLUSTER_NAMESPACE])
+    return service, client.CustomObjectsApi(kube_api.api_client())
+
+
+def wait_for(what: str, probe, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} after {timeout} s")
+
+
+def finish_as_the_operator_would(kube_api, api, job: dict, log: str) -> None:
+    """What the training operator and the kubelet write: the master's pod with its log, then Succeeded."""
+    name = job["metadata"]["name"]
+    labels = {"training.kubeflow.org/job-name": name, "training.kubeflow.org/replica-type": "master",
+              "training.kubeflow.org/replica-index": "0", "training.kubeflow.org/job-role": "master"}
+    kube_api.server.create({"apiVersion": "v1", "kind": "Pod",
+                            "metadata": {"name": f"{name}-master-0", "namespace": CLUSTER_NAMESPACE, "labels": labels},
+                            "spec": {"restartPolicy": "OnFailure",
+                                     "containers": [{"name": "pytorch", "image": "busybox"}]}})
+    kube_api.server.set_pod_log(CLUSTER_NAMESPACE, f"{name}-master-0", log, container="pytorch")
+    api.patch_namespaced_custom_object_status("kubeflow.org", "v1", CLUSTER_NAMESPACE, "pytorchjobs", name, {
+        "status": {"conditions": [{"type": "Created", "status": "True"}, {"type": "Running", "status": "False"},
+                                  {"type": "Succeeded", "status": "True", "reason": "PyTorchJobSucceeded"}]}})
+
+
+def test_in_a_cluster_the_trial_is_a_pytorchjob_owned_by_its_trial_with_metrics_from_the_masters_log(
+        kube_api, cluster_tuning):
+    service, api = cluster_tuning
+    manifest = pytorch_experiment("cluster-ddp")
+    manifest["metadata"]["namespace"] = CLUSTER_NAMESPACE
+    manifest["spec"].update(maxTrialCount=1, parallelTrialCount=1)
+    api.create_namespaced_custom_object("kubeflow.org", "v1beta1", CLUSTER_NAMESPACE, "experiments", manifest)
+
+    def owned_job():
+        jobs = api.list_namespaced_custom_object("kubeflow.org", "v1", CLUSTER_NAMESPACE, "pytorchjobs")["items"]
+        return next((job for job in jobs if job["metadata"].get("ownerReferences")), None)
+
+    job = wait_for("PyTorchJob owned by its Trial", owned_job)
+    name = job["metadata"]["name"]
+    trial = api.get_namespaced_custom_object("kubeflow.org", "v1beta1", CLUSTER_NAMESPACE, "trials", name)
+    [owner] = job["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("Trial", name, trial["metadata"]["uid"])
+    lr = next(item["value"] for item in trial["spec"]["parameterAssignments"] if item["name"] == "lr")
+    for replica in job["spec"]["pytorchReplicaSpecs"].values():
+        [container] = replica["template"]["spec"]["containers"]
+        assert container["command"][-1] == f"--lr={lr}"
+        assert {"name": "KATIB_TRIAL_NAME", "value": name} in container["env"]
+
+    finish_as_the_operator_would(kube_api, api, job, "epoch=0 loss=0.5\nepoch=1 loss=0.25\nauc=0.9\n")
+    experiment = wait_for("finished experiment", lambda: condition(service.experiment("cluster-ddp"), "Succeeded")
+                          and service.experiment("cluster-ddp"))
+    observed = experiment["status"]["currentOptimalTrial"]["observation"]["metrics"][0]
+    assert (observed["min"], observed["latest"]) == ("0.25", "0.25")
+    assert wait_for("deleted job", lambda: not api.list_namespaced_custom_object(
+        "kubeflow.org", "v1", CLUSTER_NAMESPACE, "pytorchjobs")["items"])  # deleted without retain, as Katib does
