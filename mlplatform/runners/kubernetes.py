@@ -44,6 +44,12 @@ EXIT_CODE_WRAPPER = (
 )
 
 
+def profile_service_account(release: str, namespace: str) -> str:
+    """The ServiceAccount values.profiles makes for a namespace's tasks and trials, `<release>-<profile>-runner`
+    (charts/mlplatform/templates/profiles.yaml: the prefix cut at 50 characters)."""
+    return f"{release}-{namespace}"[:50].rstrip("-") + "-runner"
+
+
 class KubernetesRunner(Runner):
     kind = "kubernetes"
 
@@ -64,6 +70,12 @@ class KubernetesRunner(Runner):
             service_account if service_account is not None else os.environ.get("MLP_TASK_SERVICE_ACCOUNT", "")
         )
         self.poll_seconds = poll_seconds
+
+    def in_namespace(self, namespace: str) -> KubernetesRunner:
+        """This runner acting in `namespace` (multi-user mode: a profile's namespace), sharing its API clients."""
+        view = copy.copy(self)
+        view.namespace = namespace
+        return view
 
     # --- the interface -------------------------------------------------------------------------
 

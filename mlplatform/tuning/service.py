@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from mlplatform.errors import ConfigError
 from mlplatform.inputs import BodyLimit
 from mlplatform.kubeapi import add_resource_routes
 from mlplatform.runners import make_runner
@@ -22,6 +23,7 @@ from mlplatform.tuning.store import OutputRetention, Store
 from mlplatform.tuning.trials import TUNING_URL_VARIABLE, JobTrials
 
 DEFAULT_PORT = 8585
+RELEASE_VARIABLE = "MLP_RELEASE_NAME"
 
 
 def public_url(host: str, port: int) -> str:
@@ -42,7 +44,7 @@ def build_app(
     """`auth` (mlplatform.auth.TokenAuth or KubernetesAuth): multi-user mode; None: every request is served."""
     store = Store(db)
     task_runner = make_runner(runner, state_dir=state_dir, max_parallel=max_parallel)
-    backends = {"Job": JobTrials(task_runner, store, tuning_url)}
+    backends = {"Job": JobTrials(task_runner, store, tuning_url, profiles_release=_profiles_release(runner, auth))}
     if pipelines_url:
         from mlplatform.tuning.pipeline_trials import PipelineTrials
 
@@ -95,6 +97,18 @@ def _training_backends(runner: str, training_url: str | None, store: Store, tuni
     else:
         return {}
     return dict.fromkeys(TRAINING_KINDS, backend)
+
+
+def _profiles_release(runner: str, auth) -> str | None:
+    """Multi-user mode with the Kubernetes runner: trials run in their experiment's namespace as its profile's
+    runner ServiceAccount, `<release>-<namespace>-runner`; the release is $MLP_RELEASE_NAME (the chart sets it)."""
+    if auth is None or runner != "kubernetes":
+        return None
+    release = os.environ.get(RELEASE_VARIABLE, "")
+    if not release:
+        raise ConfigError(f"--auth-mode with --runner kubernetes runs each trial in its experiment's namespace as "
+                          f"<release>-<namespace>-runner (values.profiles): set {RELEASE_VARIABLE}, as the chart does")
+    return release
 
 
 def _access(app: FastAPI, auth, engine: Engine):

@@ -16,6 +16,7 @@ import posixpath
 from abc import ABC, abstractmethod
 
 from mlplatform.runners import Resources, Runner, TaskSpec, TaskStatus
+from mlplatform.runners.kubernetes import profile_service_account
 from mlplatform.tuning.collectors import Collector, MetricLog
 from mlplatform.tuning.spec import TRIAL_METADATA_REFERENCE, TRIAL_PARAMETER_PLACEHOLDER, Experiment
 from mlplatform.tuning.store import Store, TrialRecord
@@ -110,10 +111,18 @@ def render(experiment: Experiment, trial: TrialRecord) -> dict:
 class JobTrials(TrialBackend):
     """Job trials on a runner. Metrics come from the task's output, or from pushes stored by the service."""
 
-    def __init__(self, runner: Runner, store: Store, tuning_url: str):
+    def __init__(self, runner: Runner, store: Store, tuning_url: str, profiles_release: str | None = None):
         self.runner = runner
         self.store = store
         self.tuning_url = tuning_url
+        # Multi-user mode with the Kubernetes runner: each trial's Job goes to its experiment's namespace and runs
+        # as the runner ServiceAccount that values.profiles made there for this release.
+        self.profiles_release = profiles_release
+
+    def _runner_for(self, trial: TrialRecord) -> Runner:
+        if self.profiles_release is None:
+            return self.runner
+        return self.runner.in_namespace(trial.experiment.split(".", 1)[0])
 
     def task(self, experiment: Experiment, trial: TrialRecord) -> TaskSpec:
         job = render(experiment, trial)
@@ -125,6 +134,9 @@ class JobTrials(TrialBackend):
         argv = Collector(experiment.collector, experiment.objective.metric_names).command(argv, metrics_path)
         container["command"] = argv
         container.pop("args", None)
+        if self.profiles_release is not None:
+            pod = job.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+            pod["serviceAccountName"] = profile_service_account(self.profiles_release, experiment.namespace)
         container["env"] = [
             *(container.get("env") or []),
             {"name": TRIAL_NAME_VARIABLE, "value": trial.name},
@@ -161,28 +173,28 @@ class JobTrials(TrialBackend):
         return [arg.replace(original, target) for arg in argv], path.replace(original, target, 1)
 
     def start(self, experiment: Experiment, trial: TrialRecord) -> None:
-        self.runner.start(self.task(experiment, trial))
+        self._runner_for(trial).start(self.task(experiment, trial))
 
     def status(self, trial: TrialRecord) -> TaskStatus:
-        return self.runner.status(trial.name)
+        return self._runner_for(trial).status(trial.name)
 
     def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus:
-        return self.runner.wait(trial.name, timeout=timeout)
+        return self._runner_for(trial).wait(trial.name, timeout=timeout)
 
     def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]:
         collector = Collector(experiment.collector, experiment.objective.metric_names)
         if experiment.collector.kind == "Push":
             return collector.collect("", self.store.metric_logs(trial.name))
-        return collector.collect(self.runner.logs(trial.name), [])
+        return collector.collect(self._runner_for(trial).logs(trial.name), [])
 
     def output(self, trial: TrialRecord) -> str:
-        return self.runner.logs(trial.name)
+        return self._runner_for(trial).logs(trial.name)
 
     def cancel(self, trial: TrialRecord) -> None:
-        self.runner.cancel(trial.name)
+        self._runner_for(trial).cancel(trial.name)
 
     def delete(self, trial: TrialRecord) -> None:
-        self.runner.delete(trial.name)
+        self._runner_for(trial).delete(trial.name)
 
 
 def _mount_empty_dir(job: dict, container: dict, directory: str) -> None:

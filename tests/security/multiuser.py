@@ -68,10 +68,10 @@ def token_mode(service: str, workdir: Path, *args: str) -> ServiceProcess:
                           args=["--auth-mode", "token", "--auth-tokens", str(workdir / "tokens.csv"), *args]).start()
 
 
-def kubernetes_mode(service: str, workdir: Path, kubeconfig: Path, *args: str) -> ServiceProcess:
+def kubernetes_mode(service: str, workdir: Path, kubeconfig: Path, *args: str, env: dict | None = None) -> ServiceProcess:
     """`mlp serve <service> --auth-mode kubernetes` against the test API server, started."""
     return ServiceProcess(service, workdir, max_parallel=1, args=["--auth-mode", "kubernetes", *args],
-                          env={"KUBECONFIG": str(kubeconfig)}).start()
+                          env={"KUBECONFIG": str(kubeconfig), **(env or {})}).start()
 
 
 @contextlib.contextmanager

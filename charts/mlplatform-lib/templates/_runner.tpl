@@ -103,6 +103,8 @@ spec:
               valueFrom:
                 fieldRef:
                   fieldPath: metadata.namespace
+            - name: MLP_RELEASE_NAME   # multi-user mode: tasks run as <release>-<namespace>-runner (values.profiles)
+              value: {{ $context.Release.Name | quote }}
             {{- include "mlplatform-lib.writableEnv" $context | nindent 12 }}
             {{- with $values.extraEnv }}
             {{- toYaml . | nindent 12 }}
