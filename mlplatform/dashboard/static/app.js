@@ -94,8 +94,11 @@
     const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" }, defs);
     el("path", { d: "M0,0L10,5L0,10z" }, marker);
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.id : null;
+    const { scrollLeft, scrollTop } = this.container;
     this.container.replaceChildren(svg);
-    if (focused) { const again = svg.querySelector(`[data-id="${CSS.escape(focused)}"]`); if (again) again.focus(); }
+    this.container.scrollLeft = scrollLeft;
+    this.container.scrollTop = scrollTop;
+    if (focused) { const again = svg.querySelector(`[data-id="${CSS.escape(focused)}"]`); if (again) again.focus({ preventScroll: true }); }
   };
 
   Dag.prototype.interactive = function (group, node, label) {
@@ -257,7 +260,7 @@
     if (container) {
       const dag = new Dag(container, JSON.parse(document.getElementById("dag-data").textContent));
       window.mlpDag = dag;
-      if (window.dagre) { dag.draw(); dag.poll(); }
+      if (window.dagre) { dag.draw(); performance.mark("dag-drawn"); dag.poll(); }
       const expandAll = document.getElementById("expand-all"), collapseAll = document.getElementById("collapse-all");
       if (expandAll) expandAll.addEventListener("click", () => { dag.expandAll(dag.graph); dag.draw(); });
       if (collapseAll) collapseAll.addEventListener("click", () => { dag.expanded.clear(); dag.draw(); });
