@@ -2,7 +2,8 @@
 
 Every request to the kubeflow.org/v1 paths and to the pods paths carries a bearer token (401 otherwise)
 and is authorized by a SubjectAccessReview in the path's namespace (403 otherwise): `pytorchjobs` or
-`tfjobs` of kubeflow.org, or `pods` (core) for the replicas and their logs, with the request's verb. A
+`tfjobs` of kubeflow.org, or `pods` / `events` (core) for the replicas, their logs and the jobs' events, with
+the request's verb. A
 list across namespaces only authenticates; its items are filtered to the namespaces the user may list.
 """
 
@@ -52,8 +53,8 @@ class TrainingAccess:
 
 def _resource(path: str) -> Resource:
     parts = path.strip("/").split("/")
-    if parts[0] == "api":
-        return Resource("", "pods")
+    if parts[0] == "api":   # /api/v1/namespaces/{ns}/pods|events...
+        return Resource("", parts[4])
     plural = parts[5] if len(parts) > 5 and parts[3] == "namespaces" else parts[3]
     return Resource(parts[1], plural)
 

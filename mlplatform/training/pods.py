@@ -4,6 +4,8 @@
     GET /api/v1/namespaces/{ns}/pods/{name}                Pod
     GET /api/v1/namespaces/{ns}/pods/{name}/log            text; ?follow=true streams until the replica ends;
                                                            ?container= names the default container
+    GET /api/v1/namespaces/{ns}/events                     EventList: each job's conditions as the operator's
+                                                           Events (TrainingClient.get_job_logs(verbose=True))
 
 Pods are named `<job>-<replica type>-<index>` and labelled as the Training Operator labels them, so
 `get_job_pods`, `get_job_logs` and label selectors behave as in a cluster. A replica removed by
@@ -45,6 +47,10 @@ class LocalPods:
                 if pod["metadata"]["name"] == name:
                     return pod, record, replica
         raise kubeapi.NotFound(f'pods "{name}" not found')
+
+    def events(self, namespace: str) -> list[dict]:
+        return [_event(record, number, condition) for record in self.engine.store.jobs(namespace=namespace)
+                for number, condition in enumerate(record.status.get("conditions") or [])]
 
     def _pods(self, record: JobRecord):
         if not record.runtime.get("attempt"):
@@ -94,6 +100,25 @@ class LocalPods:
         }
 
 
+def _event(record: JobRecord, number: int, condition: dict) -> dict:
+    warning = condition["type"] in ("Failed", "Restarting")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{record.name}.{record.uid[:8]}.{number}", "namespace": record.namespace,
+                     "creationTimestamp": condition["lastTransitionTime"]},
+        "involvedObject": {"apiVersion": API_VERSION, "kind": record.kind, "name": record.name,
+                           "namespace": record.namespace, "uid": record.uid},
+        "reason": condition["reason"],
+        "message": condition["message"],
+        "type": "Warning" if warning else "Normal",
+        "count": 1,
+        "firstTimestamp": condition["lastTransitionTime"],
+        "lastTimestamp": condition["lastTransitionTime"],
+        "source": {"component": f"{FLAVOURS[record.kind].container}job-controller"},
+    }
+
+
 def _pod_restart_policy(policy: str) -> str:
     return "Never" if policy == "ExitCode" else policy
 
@@ -112,6 +137,11 @@ def add_pod_routes(app: FastAPI, pods: LocalPods, access=None) -> None:
         items = await run_in_threadpool(pods.list, namespace)
         return {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": ""},
                 "items": [pod for pod in items if selected(pod["metadata"]["labels"])]}
+
+    @app.get("/api/v1/namespaces/{namespace}/events", **options)
+    async def list_events(namespace: str):
+        items = await run_in_threadpool(pods.events, namespace)
+        return {"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": ""}, "items": items}
 
     @app.get(base + "/{name}", **options)
     async def get_pod(namespace: str, name: str):

@@ -35,6 +35,8 @@ def test_training_client_runs_a_two_replica_gloo_all_reduce_to_succeeded(kubecon
     assert "rank 0/2" in logs["allreduce-master-0"] and "all-reduce sum 3" in logs["allreduce-master-0"]
     worker_logs, _ = sdk.get_job_logs("allreduce", is_master=False, replica_type="worker")
     assert "rank 1/2" in worker_logs["allreduce-worker-0"]
+    _, events = sdk.get_job_logs("allreduce", verbose=True)
+    assert any("PyTorchJob default/allreduce successfully completed." in e for e in events["pytorchjob/allreduce"])
 
     sdk.delete_job("allreduce")
     assert "allreduce" not in [j.metadata.name for j in sdk.list_jobs()]
