@@ -3,8 +3,8 @@
 Every request to the kubeflow.org/v1 paths and to the pods paths carries a bearer token (401 otherwise)
 and is authorized by a SubjectAccessReview in the path's namespace (403 otherwise): `pytorchjobs` or
 `tfjobs` of kubeflow.org, or `pods` / `events` (core) for the replicas, their logs and the jobs' events, with
-the request's verb. A
-list across namespaces only authenticates; its items are filtered to the namespaces the user may list.
+the request's verb. A list across namespaces only authenticates; its items are filtered to the namespaces the
+user may list.
 """
 
 from __future__ import annotations
