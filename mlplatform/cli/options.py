@@ -50,6 +50,13 @@ def absolute_location(_ctx, _param, location: str | None) -> str | None:
     return str(Path(location).resolve())
 
 
+def http_url(_ctx, param, value: str | None) -> str | None:
+    """A click callback: the option's value must be an http:// or https:// URL (exit 2 naming it)."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL", param_hint=f"--{param.name.replace('_', '-')}")
+    return value
+
+
 def output_option():
     return click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
                         help="A table for people, or JSON for programs.")

@@ -6,17 +6,11 @@ from pathlib import Path
 
 import click
 
-from mlplatform.cli.options import absolute_path
-
-
-def _http_url(_ctx, param, value: str | None) -> str | None:
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL", param_hint=f"--{param.name.replace('_', '-')}")
-    return value
+from mlplatform.cli.options import absolute_path, http_url
 
 
 def _url_option(flag: str, what: str):
-    return click.option(flag, default=None, metavar="URL", callback=_http_url,
+    return click.option(flag, default=None, metavar="URL", callback=http_url,
                         help=f"{what} (its page says so when unset).")
 
 

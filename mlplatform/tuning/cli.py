@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mlplatform.cli.options import http_url
 from mlplatform.service import auth_from_flags, service_options
 from mlplatform.tuning.store import OutputRetention
 
@@ -14,7 +15,7 @@ from mlplatform.tuning.store import OutputRetention
 @click.command(help="Run the tuning service: Katib Experiments on Optuna, trials on a runner.")
 @service_options(service="tuning", port=8585, work="trials", protects="experiments.kubeflow.org")
 @click.option("--pipelines-url", default=None, help="The pipeline controller, for pipeline-run trials.")
-@click.option("--training-url", default=None,
+@click.option("--training-url", default=None, metavar="URL", callback=http_url,
               help="The training operator, for PyTorchJob and TFJob trials with --runner local "
                    "(with --runner kubernetes they are created in the cluster).")
 @click.option("--trial-log-bytes", type=click.IntRange(min=1024), default=OutputRetention.max_bytes, show_default=True,

@@ -7,6 +7,7 @@ is run: a 2-replica gloo DDP job per trial, its loss read from the master's log.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -185,6 +186,13 @@ def test_a_service_without_a_training_operator_refuses_training_trials_saying_ho
     response = tuning.submit(yaml.safe_dump(pytorch_experiment("no-operator")))
     assert response.status_code == 400, response.text
     assert "--training-url" in response.text
+
+
+def test_a_training_url_that_is_not_http_is_exit_2_naming_it():
+    done = subprocess.run([str(Path(sys.executable).parent / "mlp"), "serve", "tuning", "--training-url",
+                           "localhost:8686"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "--training-url: 'localhost:8686' is not an http:// or https:// URL" in done.stderr
 
 
 @pytest.mark.parametrize("conditions, state", [
