@@ -17,6 +17,8 @@ from tests.support.local_fixtures import inference_request, mlp, save_iris_model
 
 ANALYSIS = {"intervalSeconds": 2, "iterations": 3, "failureLimit": 1, "minRequests": 20}
 RATE = 100
+# Real traffic and Prometheus: under pytest-xdist, never beside another "canary-timing" test (tests/README.md).
+TIMING = pytest.mark.xdist_group("canary-timing")
 
 
 def hook(platform_or_state, tmp_path, *extra: str, analysis: dict | None = None):
@@ -40,6 +42,7 @@ def canary_values(canary_uri: str, implementation: str | None = None) -> dict:
 
 
 @pytest.mark.slow
+@TIMING
 def test_a_passed_analysis_tags_the_canary_version_and_survives_a_dead_registry(local_platform_factory, tmp_path):
     platform = local_platform_factory(components=("model-server", "prometheus", "model-registry"))
     platform.upload_directory(save_iris_model(tmp_path / "iris"), "s3://models/iris/1")
@@ -86,6 +89,7 @@ def faulty_platform(tmp_path_factory):
 
 
 @pytest.mark.slow
+@TIMING
 def test_a_failed_analysis_exits_1_with_its_reason_and_a_report(faulty_platform, tmp_path):
     report_path = tmp_path / "out" / "report.json"
     result = with_traffic(faulty_platform, lambda: hook(faulty_platform, tmp_path, "--report", str(report_path)))
@@ -98,6 +102,7 @@ def test_a_failed_analysis_exits_1_with_its_reason_and_a_report(faulty_platform,
 
 
 @pytest.mark.slow
+@TIMING
 def test_prometheus_down_exits_3(faulty_platform, tmp_path):
     faulty_platform.stop("prometheus")
     result = hook(faulty_platform, tmp_path)

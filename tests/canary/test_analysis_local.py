@@ -13,7 +13,8 @@ from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
 from tests.support.local_fixtures import inference_request, save_iris_model
 
-pytestmark = pytest.mark.slow
+# Latencies under real traffic: under pytest-xdist, never beside another "canary-timing" test (tests/README.md).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("canary-timing")]
 
 INTERVAL = 2
 SETTINGS_VALUES = {"intervalSeconds": INTERVAL, "iterations": 4, "failureLimit": 1, "minRequests": 20}

@@ -19,7 +19,8 @@ from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
 from tests.support.local_fixtures import inference_request, save_iris_model, start_local_platform
 
-pytestmark = pytest.mark.slow
+# Latencies under real traffic: under pytest-xdist, never beside another "canary-timing" test (tests/README.md).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("canary-timing")]
 
 STABLE = "s3://models/iris/1"
 MLP = [sys.executable, "-c", "from mlplatform.cli import main; main()"]

@@ -4,12 +4,13 @@ they must name: an unresolvable model, a killed component."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
+import requests
 import yaml
 
+from mlplatform.retry import wait_until
 from tests.hooks.conftest import run_hook
 from tests.support.local_fixtures import mlp
 
@@ -96,7 +97,12 @@ def test_a_killed_component_fails_validate_and_is_named(local_platform_factory):
     assert code == 0, failures(report)
 
     platform.stop("tuning-service")
-    time.sleep(3 * 1.0)  # three scrape intervals: Prometheus has tried the dead target
+    # Prometheus has scraped the dead target (a wait on that, not a fixed three scrape intervals: a busy
+    # machine may scrape late).
+    wait_until(lambda: any(target["labels"].get("component") == "tuning-service" and target["health"] == "down"
+                           for target in requests.get(platform.url("prometheus") + "/api/v1/targets",
+                                                      timeout=5).json()["data"]["activeTargets"]),
+               what="Prometheus sees the tuning service down", timeout=60)
     code, report = validate(platform.state_dir)
 
     assert code == 1

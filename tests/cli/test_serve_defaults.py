@@ -20,7 +20,8 @@ import requests
 
 from mlplatform.net import wait_for_http
 
-pytestmark = pytest.mark.slow
+# The defaults 8888/8585 are fixed ports: under pytest-xdist these tests share a group with the docs runs that use them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default-ports-and-checkout")]
 
 MLP = Path(sys.executable).parent / "mlp"
 PIPELINES_PORT, TUNING_PORT = 8888, 8585     # the defaults

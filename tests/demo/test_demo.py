@@ -10,7 +10,8 @@ import pytest
 
 from mlplatform.demo.cli import STEPS
 
-pytestmark = pytest.mark.slow
+# The demo rolls a canary out under traffic: under pytest-xdist, never beside another "canary-timing" test.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("canary-timing")]
 
 
 @pytest.fixture(scope="module")

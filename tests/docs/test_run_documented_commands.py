@@ -184,8 +184,31 @@ def test_every_local_mode_command_of_the_docs_is_run():
 # Every doc is run in a fresh directory and in the checkout, but for docs/canary.md: its scenario (the demo,
 # traffic, a rollout) takes 2.5 minutes, and `.ci/run` runs its first and longest command, the demo, in the clone.
 CHECKOUT_TOO = [doc for doc in RUNNABLE_DOCS if doc != "docs/canary.md"]
-PLACES = [pytest.param(doc, "fresh-directory", id=f"fresh-directory-{doc}") for doc in RUNNABLE_DOCS] + \
-         [pytest.param(doc, "checkout", id=f"checkout-{doc}") for doc in CHECKOUT_TOO]
+
+
+def fixed_ports(doc: str) -> bool:
+    """The doc's commands use fixed ports (`--port 8888`, `localhost:8585`): the defaults of `mlp serve`."""
+    return any(PORT.search(command) or "localhost:" in command
+               for block in blocks(doc) if block.runs for command in block.commands())
+
+
+def canary_rollout(doc: str) -> bool:
+    return any(command.startswith(("mlp demo", "mlp canary rollout"))
+               for block in blocks(doc) if block.runs for command in block.commands())
+
+
+def xdist_group(doc: str, place: str) -> list:
+    """Under pytest-xdist, runs in the checkout's root or on a fixed port share one group (one worker, one at a
+    time) with tests/cli/test_serve_defaults.py; a canary rollout under traffic runs in the "canary-timing" group
+    (tests/README.md); the other fresh-directory runs take free ports and run anywhere."""
+    if place == "checkout" or fixed_ports(doc):
+        return [pytest.mark.xdist_group("default-ports-and-checkout")]
+    return [pytest.mark.xdist_group("canary-timing")] if canary_rollout(doc) else []
+
+
+PLACES = [pytest.param(doc, "fresh-directory", id=f"fresh-directory-{doc}", marks=xdist_group(doc, "fresh-directory"))
+          for doc in RUNNABLE_DOCS] + \
+         [pytest.param(doc, "checkout", id=f"checkout-{doc}", marks=xdist_group(doc, "checkout")) for doc in CHECKOUT_TOO]
 
 
 @pytest.fixture
