@@ -10,6 +10,7 @@ from mlplatform.checks.base import Check, CheckContext, CheckResult
 HEALTH_PATHS = {
     "pipeline-controller": "/readyz",
     "tuning-service": "/readyz",
+    "training-operator": "/readyz",
     "model-registry": "/health",
     "minio": "/minio/health/ready",
     "prometheus": "/-/ready",
