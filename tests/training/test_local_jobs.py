@@ -12,7 +12,7 @@ import pytest
 from kubeflow.training import TrainingClient
 from kubernetes import client
 
-from tests.training.helpers import pytorchjob, script, tfjob
+from tests.training.helpers import SCRIPTS, pytorchjob, script, tfjob
 
 GROUP, VERSION = "kubeflow.org", "v1"
 
@@ -113,3 +113,15 @@ def test_a_tfjob_gets_tf_config_with_its_cluster_and_task(kubeconfig):
         assert config["cluster"] == cluster and config["environment"] == "cloud"
         assert config["task"] == {"type": replica_type, "index": int(index)}
     sdk.delete_job("tf-config")
+
+
+def test_torchrun_reads_the_pet_variables_two_nodes_of_two_processes(kube):
+    pytest.importorskip("torch", reason="the [training] extra")
+    custom = client.CustomObjectsApi(kube)
+    body = pytorchjob("torchrun", ["torchrun", str(SCRIPTS / "allreduce.py")])
+    body["spec"]["nprocPerNode"] = "2"
+    custom.create_namespaced_custom_object(GROUP, VERSION, "default", "pytorchjobs", body)
+    done = wait_for(lambda: finished(custom, "torchrun"), timeout=180, what="the torchrun job to finish")
+    log = client.CoreV1Api(kube).read_namespaced_pod_log("torchrun-worker-0", "default")
+    assert done["type"] == "Succeeded", (done, log)
+    assert "all-reduce sum 10" in log and "/4 pid" in log   # ranks 0..3 add 1+2+3+4
