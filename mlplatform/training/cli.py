@@ -10,7 +10,7 @@ import click
 from mlplatform.service import auth_from_flags, service_options
 
 
-@click.command(help="Run the training operator: Kubeflow PyTorchJob and TFJob, replicas as local processes or Pods.")
+@click.command(help="Run the training operator: Kubeflow PyTorchJob and TFJob, replicas as local processes or Jobs.")
 @service_options(service="training", port=8686, work="replicas", protects="pytorchjobs/tfjobs.kubeflow.org")
 @click.option("--watch-namespaces", default=None, envvar="MLP_WATCH_NAMESPACES",
               help="Cluster mode: act as the controller of kubeflow.org PyTorchJobs and TFJobs in these namespaces "
