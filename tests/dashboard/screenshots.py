@@ -27,7 +27,7 @@ def prepare(page, action: str | None) -> None:
     if action == "expand-and-open-the-failed-task":
         page.get_by_role("button", name="Expand all").click()
         page.locator('svg.dag g.node[data-name="explode"]').click()
-        page.locator("#task-panel pre.log").wait_for()
+        page.locator("#task-panel pre.task-log").wait_for()
     elif action == "open-score":
         page.locator('svg.dag g.node[data-name="score"]').click()
         page.locator("#task-panel .chart.roc svg").wait_for()

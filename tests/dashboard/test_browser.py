@@ -65,8 +65,8 @@ def test_a_failed_task_shows_its_log(platform, page):
     page.locator('svg.dag g.node[data-name="explode"]').click()
     panel = page.locator("#task-panel")
     expect(panel.locator("h2")).to_contain_text("explode")
-    expect(panel.locator("pre.log")).to_contain_text("about to fail: the boom the test looks for")
-    expect(panel.locator("pre.log")).to_contain_text("RuntimeError")
+    expect(panel.locator("pre.task-log")).to_contain_text("about to fail: the boom the test looks for")
+    expect(panel.locator("pre.task-log")).to_contain_text("RuntimeError")
 
 
 def test_the_dag_follows_a_running_run_live(platform, page):
