@@ -79,7 +79,7 @@ def test_killing_a_worker_fails_or_restarts_the_job_per_restart_policy(kube, tmp
                                         "training.kubeflow.org/replica-type=master").items == []  # cleanPodPolicy
     else:
         assert "worker-0 failed" in seen["Restarting"]["message"] and seen["Restarting"]["status"] == "False"
-        pod = core.read_namespaced_pod(f"{name}-worker-0", "default")
+        pod = core.read_namespaced_pod(f"{name}-master-0", "default")   # the gang restarted together
         assert pod.status.container_statuses[0].restart_count == 1
     custom.delete_namespaced_custom_object(GROUP, VERSION, "default", "pytorchjobs", name)
 
