@@ -57,12 +57,18 @@ def service(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def objects(service, spec, package) -> dict:
-    """alice owns an experiment, a run and a pipeline in team-a; bob an experiment and a run in team-b."""
+    """alice owns an experiment, a run and a pipeline (with its version) in team-a; bob an experiment, a run
+    and a recurring run in team-b."""
     exp_a = new_experiment(service, "alice-token", "exp-a", "team-a")
     exp_b = new_experiment(service, "bob-token", "exp-b", "team-b")
+    pipe_a = created(new_pipeline(service, "alice-token", "pipe-a", "team-a", package), "pipeline_id")
+    versions = call(service, "GET", f"{API}/pipelines/{pipe_a}/versions", "alice-token").json()["pipeline_versions"]
+    hourly = {"display_name": "hourly", "experiment_id": exp_b, "pipeline_spec": spec,
+              "trigger": {"periodic_schedule": {"interval_second": 3600}}, "mode": "DISABLE"}
     return {"exp_a": exp_a, "exp_b": exp_b, "run_a": new_run(service, "alice-token", exp_a, spec),
-            "run_b": new_run(service, "bob-token", exp_b, spec),
-            "pipe_a": created(new_pipeline(service, "alice-token", "pipe-a", "team-a", package), "pipeline_id")}
+            "run_b": new_run(service, "bob-token", exp_b, spec), "pipe_a": pipe_a,
+            "ver_a": versions[0]["pipeline_version_id"],
+            "rec_b": created(call(service, "POST", f"{API}/recurringruns", "bob-token", json=hourly), "recurring_run_id")}
 
 
 MATRIX = [
@@ -94,9 +100,22 @@ MATRIX = [
     ("GET", "/pipelines/{pipe_a}", "bob-token", 403),
     ("GET", "/pipelines?namespace=team-a", "bob-token", 403),
     ("DELETE", "/pipelines/{pipe_a}", "bob-token", 403),
+    ("GET", "/recurringruns/{rec_b}", "bob-token", 200),                 # a recurring run: its experiment's
+    ("GET", "/recurringruns/{rec_b}", "alice-token", 403),
+    ("POST", "/recurringruns/{rec_b}:enable", "alice-token", 403),
+    ("DELETE", "/recurringruns/{rec_b}", "alice-token", 403),
+    ("GET", "/pipelines/{pipe_a}/versions/{ver_a}", "alice-token", 200),  # a version: its pipeline's
+    ("GET", "/pipelines/{pipe_a}/versions/{ver_a}", "bob-token", 403),
+    ("DELETE", "/pipelines/{pipe_a}/versions/{ver_a}", "bob-token", 403),
+    ("GET", "/pipelines/names/pipe-a?namespace=team-a", "alice-token", 200),
+    ("GET", "/pipelines/names/pipe-a?namespace=team-a", "bob-token", 403),
     ("GET", "/experiments", "alice-token", 400),                         # a list names its namespace
     ("GET", "/runs", "alice-token", 400),
-    ("GET", "/runs/no-such-run", "alice-token", 404),
+    ("GET", "/runs/no-such-run", "alice-token", 404),                    # exists nowhere
+    ("GET", "/experiments/no-such-experiment", "alice-token", 404),
+    ("GET", "/recurringruns/no-such-recurring-run", "alice-token", 404),
+    ("DELETE", "/pipelines/no-such-pipeline", "alice-token", 404),
+    ("GET", "/runs/no-such-run", "bob-token", 404),
 ]
 
 
