@@ -5,7 +5,8 @@ engine, the one model behind every door:
 
 - a new job is parsed and adopted under its Kubernetes uid (the engine then creates its replicas, owned
   by it); one the operator refuses gets a Failed condition naming every problem;
-- `.status` is written through the status subresource whenever the engine's changed;
+- `.status` is written through the status subresource whenever the engine's changed, and each condition
+  that becomes True is recorded as an Event on the job (Warning for Failed and Restarting);
 - a job that is gone is deleted from the engine (its replicas go with it through their ownerReferences);
 - a finished job the engine no longer has was deleted by ttlSecondsAfterFinished: the object goes too.
 """
@@ -32,6 +33,7 @@ class TrainingJobController:
     def __init__(self, engine: Engine, api: client.ApiClient, namespaces: list[str] | None, interval: float = 1.0):
         self.engine = engine
         self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
         self.namespaces = namespaces  # None: every namespace
         self.interval = interval
         self._stopped = threading.Event()
@@ -112,6 +114,7 @@ class TrainingJobController:
     # --- the API -----------------------------------------------------------------------------------------
 
     def _write_status(self, flavour: Flavour, item: dict, status: dict) -> None:
+        self._record_events(flavour, item, status)
         try:
             self.custom.patch_namespaced_custom_object_status(
                 GROUP, VERSION, item["metadata"]["namespace"], flavour.plural, item["metadata"]["name"],
@@ -119,6 +122,22 @@ class TrainingJobController:
         except ApiException as error:
             if error.status != 404:
                 raise
+
+    def _record_events(self, flavour: Flavour, item: dict, status: dict) -> None:
+        """An Event for each condition that became True since the status the object has."""
+        before = {(c.get("type"), c.get("lastTransitionTime"))
+                  for c in (item.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
+        metadata = item["metadata"]
+        for condition in status.get("conditions") or []:
+            if condition["status"] == "True" and (condition["type"], condition["lastTransitionTime"]) not in before:
+                event = conditions.job_event(flavour.kind, metadata["namespace"], metadata["name"], metadata["uid"],
+                                             condition)
+                try:
+                    self.core.create_namespaced_event(metadata["namespace"], event)
+                except ApiException as error:
+                    if error.status != 409:   # recorded by an earlier pass
+                        log.warning("event for %s/%s: %s %s", metadata["namespace"], metadata["name"],
+                                    error.status, error.reason)
 
     def _delete(self, flavour: Flavour, item: dict) -> None:
         try:

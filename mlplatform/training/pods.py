@@ -26,7 +26,7 @@ from mlplatform.kubeapi.selectors import matcher
 from mlplatform.training.engine import Engine
 from mlplatform.training.local import HOST, LocalReplicas
 from mlplatform.training.spec import API_VERSION, FLAVOURS, parse_job
-from mlplatform.training.status import timestamp
+from mlplatform.training.status import job_event, timestamp
 from mlplatform.training.store import JobRecord
 from mlplatform.training.topology import Replica, default_container, labels, replicas
 
@@ -49,8 +49,9 @@ class LocalPods:
         raise kubeapi.NotFound(f'pods "{name}" not found')
 
     def events(self, namespace: str) -> list[dict]:
-        return [_event(record, number, condition) for record in self.engine.store.jobs(namespace=namespace)
-                for number, condition in enumerate(record.status.get("conditions") or [])]
+        return [job_event(record.kind, record.namespace, record.name, record.uid, condition)
+                for record in self.engine.store.jobs(namespace=namespace)
+                for condition in record.status.get("conditions") or []]
 
     def _pods(self, record: JobRecord):
         if not record.runtime.get("attempt"):
@@ -98,25 +99,6 @@ class LocalPods:
                                        "state": container_state}],
             },
         }
-
-
-def _event(record: JobRecord, number: int, condition: dict) -> dict:
-    warning = condition["type"] in ("Failed", "Restarting")
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{record.name}.{record.uid[:8]}.{number}", "namespace": record.namespace,
-                     "creationTimestamp": condition["lastTransitionTime"]},
-        "involvedObject": {"apiVersion": API_VERSION, "kind": record.kind, "name": record.name,
-                           "namespace": record.namespace, "uid": record.uid},
-        "reason": condition["reason"],
-        "message": condition["message"],
-        "type": "Warning" if warning else "Normal",
-        "count": 1,
-        "firstTimestamp": condition["lastTransitionTime"],
-        "lastTimestamp": condition["lastTransitionTime"],
-        "source": {"component": f"{FLAVOURS[record.kind].container}job-controller"},
-    }
 
 
 def _pod_restart_policy(policy: str) -> str:

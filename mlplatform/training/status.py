@@ -62,3 +62,27 @@ def replica_statuses(job, states: dict) -> dict:
                               f"training.kubeflow.org/replica-type={spec.type.lower()}")
         result[spec.type] = {key: value for key, value in counts.items() if value}
     return result
+
+
+def job_event(kind: str, namespace: str, name: str, uid: str, condition: dict) -> dict:
+    """The core/v1 Event the operator records for a condition (Warning for Failed and Restarting)."""
+    moment = condition["lastTransitionTime"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{name}.{uid[:8]}.{condition['type'].lower()}.{_compact(moment)}",
+                     "namespace": namespace, "creationTimestamp": moment},
+        "involvedObject": {"apiVersion": "kubeflow.org/v1", "kind": kind, "name": name, "namespace": namespace,
+                           "uid": uid},
+        "reason": condition["reason"],
+        "message": condition["message"],
+        "type": "Warning" if condition["type"] in (FAILED, RESTARTING) else "Normal",
+        "count": 1,
+        "firstTimestamp": moment,
+        "lastTimestamp": moment,
+        "source": {"component": f"{'pytorch' if kind == 'PyTorchJob' else 'tensorflow'}job-controller"},
+    }
+
+
+def _compact(moment: str) -> str:
+    return "".join(char for char in moment if char.isdigit())

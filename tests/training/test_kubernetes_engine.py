@@ -134,6 +134,9 @@ def test_status_follows_the_replicas_and_cleanpodpolicy_removes_the_running_ones
     assert (final["type"], final["status"], final["reason"]) == ("Succeeded", "True", "PyTorchJobSucceeded")
     assert status["replicaStatuses"]["Master"]["succeeded"] == 1 and status["completionTime"]
     assert list(operator.jobs("follow")) == ["follow-master-0"]   # cleanPodPolicy Running: the worker went
+    events = operator.core.list_namespaced_event("default", field_selector="involvedObject.name=follow").items
+    assert [(e.reason, e.type) for e in events if e.involved_object.kind == "PyTorchJob"] == [
+        ("PyTorchJobCreated", "Normal"), ("PyTorchJobSucceeded", "Normal")]
 
 
 def test_a_failed_replica_with_restart_policy_never_fails_the_job(operator):
