@@ -154,6 +154,8 @@ def test_hooks_config_has_the_release_endpoints_and_values(chart_suite, helm):
         "model-server": "http://mlp-model-server:8080",
         "model-server-stable": "http://mlp-model-server-stable:8080",
         "model-server-canary": "http://mlp-model-server-canary:8080",
+        "training-operator": "http://mlp-training-operator:8686",
+        "dashboard": "http://mlp-dashboard:8080",
     }
     values = config["values"]
     assert values["modelServer"]["canary"]["weight"] == 10
@@ -164,7 +166,8 @@ def test_hooks_config_has_the_release_endpoints_and_values(chart_suite, helm):
 @helms
 def test_hooks_config_lists_only_enabled_components(chart_suite, helm):
     render = Render("mlplatform", set_values=("tuningService.enabled=false", "prometheus.enabled=false",
-                                              "dashboard.backends.tuning.enabled=false", "dashboard.backends.prometheus.enabled=false"))
+                                              "dashboard.enabled=false", "trainingOperator.enabled=false",
+                                              "tuningService.controller.trainingJobs=false"))
     config = json.loads(one(chart_suite.objects(render, helm), "ConfigMap", "config")["data"]["hooks.json"])
     assert set(config["endpoints"]["services"]) == {"pipeline-controller", "model-registry", "minio",
                                                     "model-server", "model-server-stable"}
