@@ -21,6 +21,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from mlplatform.kubeapi import Invalid
 from mlplatform.training import status as conditions
 from mlplatform.training.spec import FLAVOURS, TrainingJob, parse_job
 from mlplatform.training.store import JobRecord, Store
@@ -82,8 +83,6 @@ class Engine:
         job's object in a cluster, which the controller adopted."""
         problems = self.replicas.problems(job)
         if problems:
-            from mlplatform.kubeapi import Invalid
-
             raise Invalid(f"{job.kind} {job.namespace}/{job.name} cannot run here: " + "; ".join(problems), problems)
         metadata = job.manifest["metadata"]
         metadata["uid"] = uid or str(uuid.uuid4())
@@ -99,9 +98,12 @@ class Engine:
 
     def delete(self, record: JobRecord) -> None:
         with self._lock:
-            if record.runtime.get("attempt"):
-                self.replicas.stop(self._job(record), record, remove=True)
-            self.store.delete(record)
+            current = self.store.get(*record.key)
+            if current is None or current.uid != record.uid:
+                return
+            if current.runtime.get("attempt"):   # as stored now: the loop may have restarted the replicas
+                self.replicas.stop(self._job(current), current, remove=True)
+            self.store.delete(current)
 
     def update_metadata(self, record: JobRecord, labels: dict | None, annotations: dict | None) -> JobRecord:
         with self._lock:
