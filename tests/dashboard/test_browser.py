@@ -166,3 +166,25 @@ def test_keyboard_opens_a_task_and_narrow_screens_do_not_scroll_sideways(platfor
     for path in ("/runs", f"/runs/{platform.runs['scoring']}", "/experiments/branin?namespace=kubeflow", "/models"):
         page.goto(dashboard(platform, path))
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+
+
+def test_a_pipeline_versions_graph_before_it_runs(platform, page, tmp_path):
+    from kfp import compiler
+
+    from tests.dashboard.pipelines import scoring
+
+    package = tmp_path / "scoring.yaml"
+    compiler.Compiler().compile(scoring, str(package))
+    data.kfp_client(platform).upload_pipeline(str(package), pipeline_name="scoring-uploaded")
+    page.goto(dashboard(platform, "/pipelines"))
+    page.get_by_role("link", name="scoring-uploaded").click()
+    expect(page.locator("svg.dag g.node")).to_have_count(2)
+    assert dag_nodes(page) == {"make-table": "NOT_STARTED", "score": "NOT_STARTED"}
+
+
+def test_terminate_from_the_run_page(platform, page):
+    run_id = data.submit(platform, slow_chain, seconds=30.0)
+    page.goto(dashboard(platform, f"/runs/{run_id}"))
+    page.get_by_role("button", name="Terminate").click()
+    expect(page.locator("#run-state")).to_have_text(re.compile("CANCEL"), timeout=30_000)
+    assert data.wait_for_run(platform, run_id, timeout=60)["state"] == "CANCELED"
