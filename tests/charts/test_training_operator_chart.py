@@ -23,14 +23,12 @@ KINDS = {"PyTorchJob": "pytorchjobs", "TFJob": "tfjobs"}
 
 # Everything the operator may do in a watched namespace (templates/_controller.tpl), and nothing else.
 CONTROLLER_RULES = [
-    {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs", "tfjobs"],
-     "verbs": ["get", "list", "watch", "update", "patch", "delete"]},
+    {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs", "tfjobs"], "verbs": ["get", "list", "watch", "delete"]},
     {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs/status", "tfjobs/status"], "verbs": ["get", "update", "patch"]},
     {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs/finalizers", "tfjobs/finalizers"], "verbs": ["update"]},
-    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
-    {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch", "create", "delete"]},
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete"]},
+    {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "create", "delete"]},
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 TRAINING_TRIAL_RULES = [
@@ -115,11 +113,13 @@ def test_the_all_namespaces_render_validates_strictly(chart_suite):
 
 
 def test_the_controller_grant_is_least_privilege():
-    """The operator never creates jobs (users do), never creates pods (the replicas' Jobs do), reads no Secrets."""
+    """The operator never creates or edits jobs (users do; it writes their status), never creates pods (the
+    replicas' Jobs do) nor reads their logs, and touches no Secrets, ConfigMaps or RBAC."""
     granted = {(group, resource, verb) for rule in CONTROLLER_RULES for group in rule["apiGroups"]
                for resource in rule["resources"] for verb in rule["verbs"]}
-    assert ("kubeflow.org", "pytorchjobs", "create") not in granted
-    assert not {entry for entry in granted if entry[1] in ("pods", "pods/log") and entry[2] not in ("get", "list", "watch")}
+    assert not {("kubeflow.org", plural, verb) for plural in ("pytorchjobs", "tfjobs")
+                for verb in ("create", "update", "patch")} & granted
+    assert not {entry for entry in granted if entry[1] == "pods/log" or (entry[1] == "pods" and entry[2] not in ("get", "list", "watch"))}
     assert not {entry for entry in granted if entry[1] in ("secrets", "configmaps", "roles", "rolebindings", "serviceaccounts")}
     assert {verb for group, resource, verb in granted if resource == "events"} == {"create", "patch"}
 
