@@ -150,11 +150,11 @@ class Engine:
                     log.exception("job %s %s/%s", current.kind, current.namespace, current.name)
 
     def reconcile(self, record: JobRecord) -> None:
+        if record.finished:
+            self._expire(record)
+            return
         job = self._job(record)
         before = (repr(record.status), repr(record.runtime), record.finished)
-        if record.finished:
-            self._expire(job, record)
-            return
         if not record.runtime.get("attempt"):
             self._maybe_start(job, record)
         else:
@@ -238,10 +238,11 @@ class Engine:
         record.finished = True
         log.info("%s", message)
 
-    def _expire(self, job: TrainingJob, record: JobRecord) -> None:
-        ttl = job.run_policy.ttl_seconds_after_finished
+    def _expire(self, record: JobRecord) -> None:
+        ttl = record.manifest["spec"]["runPolicy"].get("ttlSecondsAfterFinished")   # validated at create
         if ttl is not None and time.time() - record.runtime.get("finished_at", time.time()) >= ttl:
-            log.info("%s %s/%s: ttlSecondsAfterFinished passed; deleting it", job.kind, job.namespace, job.name)
+            log.info("%s %s/%s: ttlSecondsAfterFinished passed; deleting it", record.kind, record.namespace,
+                     record.name)
             self.delete(record)
 
 
