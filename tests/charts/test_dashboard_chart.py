@@ -54,6 +54,8 @@ def test_the_pod_serves_8080_with_probes_no_token_and_no_state(chart_suite, helm
     assert (container["livenessProbe"]["httpGet"], container["readinessProbe"]["httpGet"]) == (
         {"path": "/healthz", "port": "http"}, {"path": "/readyz", "port": "http"})
     assert all("emptyDir" in volume for volume in pod["volumes"])
+    annotations = dashboard(objects)["spec"]["template"]["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == ("8080", "/metrics")
     assert not [obj for obj in objects if obj["kind"] in ("PersistentVolumeClaim", "Secret", "Role", "ClusterRole")]
     assert dashboard(objects, "Service")["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
 
