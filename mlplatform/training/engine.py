@@ -8,6 +8,8 @@ moves each job through Created, Running, Restarting, Succeeded and Failed as the
 - Failure of a replica: restartPolicy Never fails the job; ExitCode restarts on a retryable exit code
   (128 and above: killed by a signal) and fails on any other; OnFailure and Always restart. Each
   restart counts against runPolicy.backoffLimit.
+- Gang timeout (a cluster's replicas): a replica still pending that long after its attempt started fails
+  the job, its replicas removed, rather than leaving the others waiting in a rendezvous.
 - runPolicy.activeDeadlineSeconds fails a job running longer; cleanPodPolicy (None, Running, All)
   decides which replicas stop or go when the job ends; ttlSecondsAfterFinished deletes the job.
 """
@@ -40,7 +42,9 @@ class ReplicaState:
 
 
 class ReplicaEngine(ABC):
-    """Where replicas run: local processes (local.py) or Pods and Services (kubernetes.py)."""
+    """Where replicas run: local processes (local.py) or Jobs and Services (kubernetes.py)."""
+
+    gang_timeout: int | None = None   # seconds every replica has to start; None: they start together
 
     def problems(self, job: TrainingJob) -> list[str]:
         """Why this engine can never run the job (refused at create); empty when it can."""
@@ -185,8 +189,23 @@ class Engine:
             self._finish(job, record, conditions.SUCCEEDED, f"{what} successfully completed.")
         elif failed := [replica for replica, state in states.items() if state.phase == "Failed"]:
             self._on_failure(job, record, failed, states)
+        elif unscheduled := self._past_gang_timeout(record, states):
+            self._finish(job, record, conditions.FAILED,
+                         f"{what} has failed because {', '.join(unscheduled)} did not start within the gang timeout "
+                         f"of {self.replicas.gang_timeout}s", deadline=True)
         else:
             self._count_in_place_restarts(job, record, states)
+
+    def _past_gang_timeout(self, record: JobRecord, states: dict[Replica, ReplicaState]) -> list[str]:
+        """The replicas still pending once the gang timeout passed; a job whose replicas all ran once is up."""
+        if record.runtime.get("gang_up") or self.replicas.gang_timeout is None:
+            return []
+        pending = [f"{r.type.lower()}-{r.index}" for r, state in states.items() if state.phase == "Pending"]
+        if not pending:
+            record.runtime["gang_up"] = True
+            return []
+        waited = time.time() - record.runtime.get("attempt_started_at", record.runtime["started_at"])
+        return pending if waited > self.replicas.gang_timeout else []
 
     def _on_failure(self, job: TrainingJob, record: JobRecord, failed: list[Replica], states: dict) -> None:
         what = f"{job.kind} {job.namespace}/{job.name}"
@@ -199,6 +218,7 @@ class Engine:
             return
         record.runtime["restarts"] += 1
         record.runtime["attempt"] += 1
+        record.runtime.update(gang_up=False, attempt_started_at=time.time())
         self.replicas.restart(job, record, failed)
         names = ", ".join(f"{r.type.lower()}-{r.index}" for r in failed)
         conditions.set_condition(record.status, conditions.RESTARTING, job.kind,

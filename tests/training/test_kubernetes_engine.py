@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import kubernetes_validate
 import pytest
@@ -27,12 +28,12 @@ class Operator:
     """The controller and the engine of `mlp serve training --runner kubernetes --watch-namespaces default`,
     stepped by hand: one pass of each at a time."""
 
-    def __init__(self, kube_api, tmp_path):
+    def __init__(self, kube_api, tmp_path, gang_timeout: int = 120):
         api = kube_api.api_client()
         for kind in ("PyTorchJob", "TFJob"):
             kube_api.server.add_crd(GROUP, VERSION, kind, status_subresource=True)
         self.engine = Engine(Store(f"sqlite:///{tmp_path / 'training.db'}"),
-                             KubernetesReplicas(api, gang_timeout=120, image=IMAGE, owner_references=True))
+                             KubernetesReplicas(api, gang_timeout=gang_timeout, image=IMAGE, owner_references=True))
         self.controller = TrainingJobController(self.engine, api, ["default"])
         self.custom, self.batch, self.core = client.CustomObjectsApi(api), client.BatchV1Api(api), client.CoreV1Api(api)
 
@@ -162,6 +163,18 @@ def test_exitcode_replaces_a_replica_killed_by_a_signal_and_fails_on_a_permanent
     operator.step()
     final = operator.get("retry")["status"]["conditions"][-1]
     assert final["type"] == "Failed" and "worker-0 (exit code 2) failed" in final["message"]
+
+
+def test_replicas_that_never_start_fail_the_job_after_the_gang_timeout(kube_api, tmp_path):
+    operator = Operator(kube_api, tmp_path, gang_timeout=1)
+    operator.create(pytorchjob("unscheduled", ["python", "train.py"]))
+    operator.step()
+    time.sleep(1.2)   # no pod ever runs: the test server schedules nothing
+    operator.step()
+    final = operator.get("unscheduled")["status"]["conditions"][-1]
+    assert final["type"] == "Failed"
+    assert "master-0, worker-0 did not start within the gang timeout of 1s" in final["message"]
+    assert operator.jobs("unscheduled") == {}   # the replicas that waited are gone
 
 
 def test_a_tfjob_gets_tf_config_with_the_services_dns_names(operator):
