@@ -8,8 +8,8 @@ moves each job through Created, Running, Restarting, Succeeded and Failed as the
 - Failure of a replica: restartPolicy Never fails the job; ExitCode restarts on a retryable exit code
   (128 and above: killed by a signal) and fails on any other; OnFailure and Always restart. Each
   restart counts against runPolicy.backoffLimit.
-- Gang timeout (a cluster's replicas): a replica still pending that long after its attempt started fails
-  the job, its replicas removed, rather than leaving the others waiting in a rendezvous.
+- Gang timeout (a cluster's replicas): a replica still unscheduled that long after its attempt started
+  fails the job, its replicas removed, rather than leaving the others waiting in a rendezvous.
 - runPolicy.activeDeadlineSeconds fails a job running longer; cleanPodPolicy (None, Running, All)
   decides which replicas stop or go when the job ends; ttlSecondsAfterFinished deletes the job.
 """
@@ -39,6 +39,7 @@ class ReplicaState:
     exit_code: int | None = None
     restarts: int = 0             # container restarts done in place (a kubelet's, in a cluster)
     message: str = ""
+    scheduled: bool = True        # a pending replica's pod has a node (pulling images, in its init containers)
 
 
 class ReplicaEngine(ABC):
@@ -191,21 +192,22 @@ class Engine:
             self._on_failure(job, record, failed, states)
         elif unscheduled := self._past_gang_timeout(record, states):
             self._finish(job, record, conditions.FAILED,
-                         f"{what} has failed because {', '.join(unscheduled)} did not start within the gang timeout "
+                         f"{what} has failed because {', '.join(unscheduled)} were not scheduled within the gang timeout "
                          f"of {self.replicas.gang_timeout}s", deadline=True)
         else:
             self._count_in_place_restarts(job, record, states)
 
     def _past_gang_timeout(self, record: JobRecord, states: dict[Replica, ReplicaState]) -> list[str]:
-        """The replicas still pending once the gang timeout passed; a job whose replicas all ran once is up."""
+        """The replicas still unscheduled once the gang timeout passed (a slow image pull is no reason to
+        fail); a job whose replicas were all scheduled is up."""
         if record.runtime.get("gang_up") or self.replicas.gang_timeout is None:
             return []
-        pending = [f"{r.type.lower()}-{r.index}" for r, state in states.items() if state.phase == "Pending"]
-        if not pending:
+        waiting = [f"{r.type.lower()}-{r.index}" for r, state in states.items() if not state.scheduled]
+        if not waiting:
             record.runtime["gang_up"] = True
             return []
         waited = time.time() - record.runtime.get("attempt_started_at", record.runtime["started_at"])
-        return pending if waited > self.replicas.gang_timeout else []
+        return waiting if waited > self.replicas.gang_timeout else []
 
     def _on_failure(self, job: TrainingJob, record: JobRecord, failed: list[Replica], states: dict) -> None:
         what = f"{job.kind} {job.namespace}/{job.name}"

@@ -67,7 +67,7 @@ class KubernetesReplicas(ReplicaEngine):
             name = replica.pod_name(job.name)
             if name not in jobs:   # replaced after a failure, or removed by hand: the replica comes back
                 self._create(self.batch.create_namespaced_job, job.namespace, self.job(job, record, replica))
-                states[replica] = ReplicaState("Pending")
+                states[replica] = ReplicaState("Pending", scheduled=False)
                 continue
             states[replica] = _state(jobs[name], [p for p in pods if p.metadata.name.startswith(name + "-")])
         return states
@@ -180,7 +180,14 @@ def _state(item, pods: list) -> ReplicaState:
             exit_code, message = _termination(pods)
             return ReplicaState("Failed", exit_code, restarts, message or condition.message or condition.reason or "")
     running = any(p.status and p.status.phase == "Running" for p in pods)
-    return ReplicaState("Running" if running else "Pending", restarts=restarts)
+    scheduled = any(_scheduled(p) for p in pods)
+    return ReplicaState("Running" if running else "Pending", restarts=restarts, scheduled=running or scheduled)
+
+
+def _scheduled(pod) -> bool:
+    conditions = (pod.status.conditions or []) if pod.status else []
+    return bool(pod.spec and pod.spec.node_name) or any(c.type == "PodScheduled" and c.status == "True"
+                                                        for c in conditions)
 
 
 def _termination(pods: list) -> tuple[int | None, str]:

@@ -165,7 +165,7 @@ def test_exitcode_replaces_a_replica_killed_by_a_signal_and_fails_on_a_permanent
     assert final["type"] == "Failed" and "worker-0 (exit code 2) failed" in final["message"]
 
 
-def test_replicas_that_never_start_fail_the_job_after_the_gang_timeout(kube_api, tmp_path):
+def test_replicas_never_scheduled_fail_the_job_after_the_gang_timeout(kube_api, tmp_path):
     operator = Operator(kube_api, tmp_path, gang_timeout=1)
     operator.create(pytorchjob("unscheduled", ["python", "train.py"]))
     operator.step()
@@ -173,7 +173,7 @@ def test_replicas_that_never_start_fail_the_job_after_the_gang_timeout(kube_api,
     operator.step()
     final = operator.get("unscheduled")["status"]["conditions"][-1]
     assert final["type"] == "Failed"
-    assert "master-0, worker-0 did not start within the gang timeout of 1s" in final["message"]
+    assert "master-0, worker-0 were not scheduled within the gang timeout of 1s" in final["message"]
     assert operator.jobs("unscheduled") == {}   # the replicas that waited are gone
 
 
