@@ -26,7 +26,8 @@ def build_app(
     """`auth` (mlplatform.auth.TokenAuth or KubernetesAuth): multi-user mode; None: every request is served."""
     store = Store(db)
     replicas = _replica_engine(runner, state_dir, max_parallel, gang_timeout, owned=bool(watch_namespaces))
-    engine = Engine(store, replicas)
+    # Locally a pass reads files; in a cluster it lists each job's Jobs and pods from the API server.
+    engine = Engine(store, replicas, interval=0.2 if runner == "local" else 1.0)
     registry = CollectorRegistry()
     register_metrics(registry, store)
     controller = _controller(engine, watch_namespaces)
