@@ -42,7 +42,7 @@ def create(custom, body):
 
 def test_a_job_starts_only_when_every_replica_fits_then_runs_them_together(private):
     _, custom = private()
-    create(custom, pytorchjob("first", ["/bin/sh", "-c", "sleep 3"], workers=1))   # 2 of 3 slots
+    create(custom, pytorchjob("first", ["/bin/sh", "-c", "sleep 6"], workers=1))   # 2 of 3 slots
     create(custom, pytorchjob("second", ["true"], workers=1))                        # needs 2: waits
     wait_for(lambda: "Running" in conditions(custom, "first"), what="first to run")
     assert set(conditions(custom, "second")) == {"Created"}
