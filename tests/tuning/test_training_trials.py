@@ -333,3 +333,25 @@ def test_in_a_cluster_the_trial_is_a_pytorchjob_owned_by_its_trial_with_metrics_
     assert (observed["min"], observed["latest"]) == ("0.25", "0.25")
     assert wait_for("deleted job", lambda: not api.list_namespaced_custom_object(
         "kubeflow.org", "v1", CLUSTER_NAMESPACE, "pytorchjobs")["items"])  # deleted without retain, as Katib does
+
+
+def test_in_a_cluster_reaching_the_goal_kills_the_other_trial_by_deleting_its_job(kube_api, cluster_tuning):
+    service, api = cluster_tuning
+    manifest = pytorch_experiment("cluster-goal")
+    manifest["metadata"]["namespace"] = CLUSTER_NAMESPACE
+    manifest["spec"].update(maxTrialCount=2, parallelTrialCount=2)
+    manifest["spec"]["objective"]["goal"] = 0.3
+    api.create_namespaced_custom_object("kubeflow.org", "v1beta1", CLUSTER_NAMESPACE, "experiments", manifest)
+
+    def jobs():
+        return api.list_namespaced_custom_object("kubeflow.org", "v1", CLUSTER_NAMESPACE, "pytorchjobs")["items"]
+
+    first, second = wait_for("two trial jobs", lambda: len(jobs()) == 2 and jobs())
+    finish_as_the_operator_would(kube_api, api, first, "epoch=0 loss=0.25\n")
+    experiment = wait_for("finished experiment", lambda: condition(service.experiment("cluster-goal"), "Succeeded")
+                          and service.experiment("cluster-goal"))
+    assert experiment["status"]["conditions"][-1]["reason"] == "ExperimentGoalReached"
+    killed = wait_for("killed trial", lambda: [t for t in service.trials("cluster-goal")
+                                               if condition(t, "Killed")])
+    assert [t["metadata"]["name"] for t in killed] == [second["metadata"]["name"]]
+    assert wait_for("no job left", lambda: not jobs())
