@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mlplatform.dashboard import rollouts
 from mlplatform.dashboard.backends import BackendProblem
-from mlplatform.dashboard.viewer import render, settings_of
+from mlplatform.dashboard.traffic import traffic_by_track
+from mlplatform.dashboard.viewer import prometheus, render, settings_of
 from mlplatform.errors import MlpError
 
 ACTIONS = {"promote": rollouts.promote, "abort": rollouts.abort}
@@ -18,8 +19,13 @@ def router() -> APIRouter:
 
     @api.get("/rollouts", response_class=HTMLResponse)
     def rollout_page(request: Request, done: str = ""):
-        status = _call(rollouts.rollout_status, state_dir(request, "the rollout page"))
-        return render(request, "rollouts.html", title="Rollouts", status=status, done=done)
+        settings = settings_of(request)
+        if settings.state_dir is None and not settings.prometheus_url:
+            raise BackendProblem("the rollout page needs local mode's state (--endpoints <state-dir>/endpoints.json) "
+                                 "or Prometheus (--prometheus-url URL)", 503)
+        status = _call(rollouts.rollout_status, settings.state_dir) if settings.state_dir else None
+        live = traffic_by_track(prometheus(request)) if settings.prometheus_url else None
+        return render(request, "rollouts.html", title="Rollouts", status=status, traffic=live, done=done)
 
     @api.get("/rollouts/{action}", response_class=HTMLResponse)
     def confirm(request: Request, action: str):

@@ -8,9 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from mlplatform.serving.traffic import Traffic
 from tests.dashboard import data
 from tests.dashboard.pipelines import slow_chain
-from tests.support.local_fixtures import start_local_platform
+from tests.support.local_fixtures import inference_request, start_local_platform
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +140,17 @@ def test_platform_page_shows_validation_per_component(platform, page):
     table = page.locator("table tbody")
     for component in ("pipeline-controller", "tuning-service", "model-registry", "prometheus"):
         expect(table).to_contain_text(component)
+
+
+def test_live_traffic_by_track_comes_from_prometheus(platform, page):
+    url = platform.url("model-server") + f"/v2/models/{data.MODEL}/infer"
+    with Traffic(url, inference_request(), rate=20):
+        page.wait_for_timeout(4000)   # two scrapes and a rule evaluation (1 s intervals) see it
+    page.goto(dashboard(platform, "/rollouts"))
+    rows = page.locator("table.traffic tbody tr")
+    expect(rows.filter(has_text="stable")).to_have_count(1)
+    expect(rows.filter(has_text="canary")).to_have_count(1)   # the held canary takes 50 %
+    expect(rows.filter(has_text="stable")).to_contain_text("100.00%")
 
 
 def test_promote_from_the_button_after_a_confirmation(platform, page):
