@@ -254,6 +254,28 @@ def test_tfjob_trials_read_the_chiefs_log(training_platform):
     assert "workers=2" in logs, logs
 
 
+PUSH_FROM_RANK_0 = ("import os, sys; from mlplatform.tuning import report_metrics; "
+                    "os.environ['RANK'] == '0' and report_metrics({'loss': (float(sys.argv[1]) - 0.2) ** 2})")
+
+
+@pytest.mark.slow
+def test_pytorchjob_trials_can_push_their_metrics_from_any_replica(training_platform):
+    manifest = pytorch_experiment("pushed-ddp")
+    manifest["spec"]["metricsCollectorSpec"] = {"collector": {"kind": "Push"}}
+    for replica in manifest["spec"]["trialTemplate"]["trialSpec"]["spec"]["pytorchReplicaSpecs"].values():
+        replica["template"]["spec"]["containers"][0]["command"] = [
+            sys.executable, "-c", PUSH_FROM_RANK_0, "${trialParameters.learningRate}"]
+    tuning = training_platform.url("tuning-service")
+    response = requests.post(f"{tuning}/api/v1/experiments", json=manifest, timeout=30)
+    assert response.status_code == 201, response.text
+    experiment = wait_finished(tuning, "pushed-ddp")
+    assert experiment["status"]["trialsSucceeded"] == 2, experiment["status"]
+    for trial in requests.get(f"{tuning}/api/v1/experiments/pushed-ddp/trials", timeout=30).json()["items"]:
+        lr = float(trial["spec"]["parameterAssignments"][0]["value"])
+        [loss] = trial["status"]["observation"]["metrics"]
+        assert float(loss["latest"]) == pytest.approx((lr - 0.2) ** 2)
+
+
 def wait_finished(tuning: str, name: str, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
