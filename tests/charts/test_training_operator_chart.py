@@ -373,3 +373,19 @@ def test_a_job_the_training_sdk_builds_is_valid():
             }))
     body = training.ApiClient().sanitize_for_serialization(job)
     assert crd_errors(body) == []
+
+
+def test_two_controllers_and_their_auth_grants_keep_distinct_names_under_a_long_release(chart_suite):
+    """The tuning service and the training operator both hold a -controller Role and an -auth-reviews
+    ClusterRole: a long release name is cut before the component, never the component itself."""
+    release = "a-release-name-that-is-long-enough-to-need-truncation"
+    values = ("tuningService.auth.mode=kubernetes", "trainingOperator.auth.mode=kubernetes",
+              "pipelineController.auth.mode=kubernetes")
+    objects = chart_suite.objects(Render("mlplatform", set_values=values, release=release))
+    names = [(obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) for obj in objects
+             if obj["kind"] in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")]
+    assert len(names) == len(set(names))
+    reviews = sorted(name for kind, _, name in names if kind == "ClusterRole" and name.endswith("-auth-reviews"))
+    assert [name.endswith(f"-{component}-auth-reviews") for name, component in
+            zip(reviews, ("pipeline-controller", "training-operator", "tuning-service"), strict=True)] == [True] * 3, reviews
+    assert all(len(name) <= 63 for _, _, name in names)
