@@ -33,7 +33,7 @@ class Backend:
     def text(self, path: str) -> str:
         return self._send("GET", path).text
 
-    def post(self, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+    def post(self, path: str, body: dict | None = None, params: dict | None = None) -> dict | list:
         answer = self._send("POST", path, json=body if body is not None else {}, params=params)
         return answer.json() if answer.content else {}
 

@@ -7,8 +7,9 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from mlplatform.dashboard.backends import BackendProblem
 from mlplatform.dashboard.rollouts import rollout_status
-from mlplatform.dashboard.viewer import registry, render, settings_of
+from mlplatform.dashboard.viewer import model_server, registry, render, settings_of
 
 MLFLOW = "/api/2.0/mlflow"
 MODEL_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
@@ -31,9 +32,22 @@ def router() -> APIRouter:
             rows = sorted(versions.get("model_versions") or [], key=lambda v: -int(v["version"]))
             shown.append({"name": model["name"], "description": model.get("description", ""), "aliases": aliases,
                           "versions": [version_row(v, aliases, status) for v in rows]})
-        return render(request, "models.html", title="Models", models=shown, serving_problem=problem)
+        loaded, loaded_problem = loaded_models(request)
+        return render(request, "models.html", title="Models", models=shown, serving_problem=problem,
+                      loaded=loaded, loaded_problem=loaded_problem)
 
     return api
+
+
+def loaded_models(request: Request) -> tuple[list[dict], str | None]:
+    """What the model server's routed entry point has loaded (the Open Inference Protocol's repository index)."""
+    if not settings_of(request).model_server_url:
+        return [], None
+    try:
+        answer = model_server(request).post("/v2/repository/index", {"ready": False})
+    except BackendProblem as problem:
+        return [], str(problem)
+    return answer if isinstance(answer, list) else [], None
 
 
 def serving_status(request: Request) -> tuple[dict | None, str | None]:

@@ -51,6 +51,10 @@ def registry(request: Request) -> Backend:
     return _backend(request, "the model registry (MLflow)", "--registry-url", settings_of(request).registry_url)
 
 
+def model_server(request: Request) -> Backend:
+    return _backend(request, "the model server", "--model-server-url", settings_of(request).model_server_url)
+
+
 def prometheus(request: Request) -> Backend:
     return _backend(request, "Prometheus", "--prometheus-url", settings_of(request).prometheus_url)
 

@@ -133,6 +133,7 @@ def test_models_show_aliases_and_the_version_each_track_serves(platform, page):
     expect(rows.filter(has_text="v1")).to_contain_text("stable")
     expect(rows.filter(has_text="v2")).to_contain_text("@challenger")
     expect(rows.filter(has_text="v2")).to_contain_text("canary")
+    expect(page.locator("table.loaded tbody")).to_contain_text(data.MODEL)   # the model server's repository index
 
 
 def test_platform_page_shows_validation_per_component(platform, page):
