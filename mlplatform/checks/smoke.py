@@ -17,7 +17,9 @@ from kfp import compiler, dsl
 
 from mlplatform.checks.base import Check, CheckContext, CheckResult
 from mlplatform.checks.health import describe_failure
-from mlplatform.hooks.pipelines import api_error_line, kfp_client
+from mlplatform.errors import MlpError
+from mlplatform.hooks.config import hook_namespace
+from mlplatform.hooks.pipelines import api_error_line, caller_token, kfp_client
 
 PLATFORM_IMAGE = os.environ.get("MLP_TASK_IMAGE", "ghcr.io/mlplatform/mlplatform:0.1.0")
 RUN_TIMEOUT_SECONDS = 120
@@ -46,18 +48,22 @@ class SmokePipelineCheck(Check):
         from kfp_server_api.exceptions import ApiException
 
         host = context.endpoints.url("pipeline-controller")
+        token = caller_token(context.values, "pipelineController")
+        namespace = hook_namespace(context.config) if token else None   # multi-user: the release's namespace
         try:
-            client = kfp_client(host)
+            client = kfp_client(host, token)
             with tempfile.TemporaryDirectory() as workdir:
                 package = f"{workdir}/smoke.yaml"
                 compiler.Compiler().compile(smoke_pipeline, package)
                 with contextlib.redirect_stdout(io.StringIO()):  # the SDK prints "Run details: <url>"
                     run = client.create_run_from_pipeline_package(
                         package, arguments={"a": 1.0, "b": 2.0}, run_name=f"validate-smoke-{uuid.uuid4().hex[:8]}",
-                        experiment_name="mlplatform-validate")
+                        experiment_name="mlplatform-validate", namespace=namespace)
             finished = client.wait_for_run_completion(run.run_id, timeout=RUN_TIMEOUT_SECONDS)
         except ApiException as error:
             return [self.failed("pipeline-controller", f"smoke pipeline: {api_error_line(error)}")]
+        except MlpError as error:
+            return [self.failed("pipeline-controller", f"smoke pipeline: {error}")]
         except Exception as error:  # noqa: BLE001 - any failure of the run is the finding
             return [self.failed("pipeline-controller", f"smoke pipeline: {type(error).__name__}: {error}"[:300])]
         state = str(getattr(finished, "state", "?"))
@@ -77,13 +83,13 @@ def run_error(run) -> str:
     return ""
 
 
-def smoke_experiment(name: str, python: str) -> dict:
-    """A Katib Experiment with 2 trials whose score peaks at x = 0.5."""
+def smoke_experiment(name: str, python: str, namespace: str | None = None) -> dict:
+    """A Katib Experiment with 2 trials whose score peaks at x = 0.5 (in `namespace`, else the service's default)."""
     program = "x = float('${trialParameters.x}'); print('score=%f' % (1 - abs(x - 0.5)))"
     return {
         "apiVersion": "kubeflow.org/v1beta1",
         "kind": "Experiment",
-        "metadata": {"name": name},
+        "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
         "spec": {
             "objective": {"type": "maximize", "objectiveMetricName": "score"},
             "algorithm": {"algorithmName": "random"},
@@ -121,15 +127,20 @@ class SmokeExperimentCheck(Check):
         base = context.endpoints.url("tuning-service")
         name = f"validate-smoke-{uuid.uuid4().hex[:8]}"
         python = sys.executable if context.config.is_local else "python3"
+        token = caller_token(context.values, "tuningService")
+        namespace = hook_namespace(context.config) if token else None   # multi-user: the release's namespace
         try:
-            created = requests.post(f"{base}/api/v1/experiments", json=smoke_experiment(name, python),
-                                    timeout=context.timeout)
+            headers = token.headers() if token else {}
+            created = requests.post(f"{base}/api/v1/experiments", json=smoke_experiment(name, python, namespace),
+                                    headers=headers, timeout=context.timeout)
             if created.status_code >= 300:
                 return [self.failed("tuning-service", f"smoke experiment refused: HTTP {created.status_code} "
                                                       f"{created.text[:200]}")]
-            status = self._wait(base, name, context.timeout)
+            status = self._wait(base, name, namespace, context.timeout, headers)
         except requests.RequestException as error:
             return [self.failed("tuning-service", f"smoke experiment {name}: {describe_failure(error)}")]
+        except MlpError as error:
+            return [self.failed("tuning-service", f"smoke experiment {name}: {error}")]
         if _condition(status, "Succeeded"):
             return [self.passed("tuning-service", f"smoke experiment {name}: "
                                                   f"{status.get('trialsSucceeded', '?')} trials succeeded")]
@@ -138,11 +149,12 @@ class SmokeExperimentCheck(Check):
         return [self.failed("tuning-service", f"smoke experiment {name}: " + (reason or "did not succeed in time"))]
 
     @staticmethod
-    def _wait(base: str, name: str, timeout: float) -> dict:
+    def _wait(base: str, name: str, namespace: str | None, timeout: float, headers: dict) -> dict:
         deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
         status: dict = {}
         while time.monotonic() < deadline:
-            response = requests.get(f"{base}/api/v1/experiments/{name}", timeout=timeout)
+            response = requests.get(f"{base}/api/v1/experiments/{name}", params={"namespace": namespace} if namespace else None,
+                                    headers=headers, timeout=timeout)
             response.raise_for_status()
             status = response.json().get("status") or {}
             if _condition(status, "Succeeded") or _condition(status, "Failed"):

@@ -10,6 +10,7 @@ done, 2 values at fault (a missing source, a version label reused), 3 a service 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ import click
 import requests
 import urllib3.exceptions
 
+from mlplatform.auth.token_file import TokenFile
 from mlplatform.errors import ConfigError, DependencyError, MlpError
-from mlplatform.hooks.config import HookConfig, config_options, load_config
-from mlplatform.hooks.pipelines import api_error_line, kfp_client
+from mlplatform.hooks.config import HookConfig, config_options, hook_namespace, load_config
+from mlplatform.hooks.pipelines import api_error_line, caller_token, kfp_client
 from mlplatform.registries import (
     RegistryBackend,
     RegistryUnavailable,
@@ -154,15 +156,18 @@ class Registration:
         if not pipelines:
             return
         host = self.config.endpoints.url("pipeline-controller")
+        token = caller_token(self.config.values, "pipelineController")
+        namespace = hook_namespace(self.config) if token else None   # multi-user: the release's namespace
         for pipeline in pipelines:
             label = pipeline.get("version")
             item = f"pipeline {pipeline['name']}" + (f" {label}" if label else "")
-            self.attempt(item, lambda pipeline=pipeline: self._upload_pipeline(host, pipeline))
+            self.attempt(item, lambda pipeline=pipeline: self._upload_pipeline(host, pipeline, token, namespace))
 
-    def _upload_pipeline(self, host: str, pipeline: dict) -> str:
+    def _upload_pipeline(self, host: str, pipeline: dict, token: TokenFile | None, namespace: str | None) -> str:
         package = self._read_source(pipeline["source"])
         version = pipeline.get("version") or "sha-" + hashlib.sha256(package).hexdigest()[:12]
-        return upload_pipeline_version(host, pipeline["name"], version, package, pipeline.get("description") or "")
+        return upload_pipeline_version(host, pipeline["name"], version, package, pipeline.get("description") or "",
+                                       token=token, namespace=namespace)
 
     def _read_source(self, source: str) -> bytes:
         if source.startswith("s3://"):
@@ -188,9 +193,11 @@ class Registration:
         if not experiments:
             return
         base = self.config.endpoints.url("tuning-service")
+        token = caller_token(self.config.values, "tuningService")
         for experiment in experiments:
             name = (experiment.get("metadata") or {}).get("name", "?")
-            self.attempt(f"experiment {name}", lambda experiment=experiment: submit_experiment(base, experiment))
+            self.attempt(f"experiment {name}",
+                         lambda experiment=experiment: submit_experiment(base, experiment, token))
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -259,21 +266,23 @@ def url_exists(url: str) -> bool:
     return response.status_code < 400
 
 
-def upload_pipeline_version(host: str, name: str, version: str, package: bytes, description: str = "") -> str:
-    """Make pipeline `name` have version `version` on the pipeline controller (kfp.Client)."""
+def upload_pipeline_version(host: str, name: str, version: str, package: bytes, description: str = "",
+                            token: TokenFile | None = None, namespace: str | None = None) -> str:
+    """Make pipeline `name` have version `version` on the pipeline controller (kfp.Client); with `token` (a
+    multi-user controller), in `namespace`."""
     import tempfile
 
     from kfp_server_api.exceptions import ApiException
 
     try:
-        client = kfp_client(host)
+        client = kfp_client(host, token)
         with tempfile.NamedTemporaryFile(suffix=".yaml") as handle:
             handle.write(package)
             handle.flush()
-            pipeline_id = client.get_pipeline_id(name)
+            pipeline_id = _pipeline_id(client, name, namespace)
             if pipeline_id is None:
-                pipeline_id = client.upload_pipeline(handle.name, pipeline_name=name,
-                                                     description=description or None).pipeline_id
+                pipeline_id = client.upload_pipeline(handle.name, pipeline_name=name, description=description or None,
+                                                     namespace=namespace).pipeline_id
             if version in _pipeline_version_names(client, pipeline_id):
                 return f"version {version} exists"
             client.upload_pipeline_version(handle.name, pipeline_version_name=version, pipeline_id=pipeline_id,
@@ -283,6 +292,15 @@ def upload_pipeline_version(host: str, name: str, version: str, package: bytes, 
         if (error.status or 0) >= 500 or not error.status:
             raise ServiceUnavailable(f"pipeline controller at {host} answered {api_error_line(error)}") from None
         raise MlpError(f"pipeline controller refused: {api_error_line(error)}") from None
+
+
+def _pipeline_id(client, name: str, namespace: str | None) -> str | None:
+    """The id of pipeline `name` in `namespace` (None: as kfp.Client.get_pipeline_id finds it)."""
+    if namespace is None:
+        return client.get_pipeline_id(name)
+    name_filter = json.dumps({"predicates": [{"operation": "EQUALS", "key": "display_name", "string_value": name}]})
+    found = client.list_pipelines(namespace=namespace, filter=name_filter, page_size=2).pipelines or []
+    return found[0].pipeline_id if found else None
 
 
 def _pipeline_version_names(client, pipeline_id: str) -> set[str]:
@@ -296,14 +314,17 @@ def _pipeline_version_names(client, pipeline_id: str) -> set[str]:
             return names
 
 
-def submit_experiment(base_url: str, manifest: dict) -> str:
+def submit_experiment(base_url: str, manifest: dict, token: TokenFile | None = None) -> str:
     name = manifest["metadata"]["name"]
-    existing = requests.get(f"{base_url}/api/v1/experiments/{name}", timeout=15)
+    headers = token.headers() if token else {}
+    namespace = manifest["metadata"].get("namespace")
+    existing = requests.get(f"{base_url}/api/v1/experiments/{name}", params={"namespace": namespace} if namespace else None,
+                            headers=headers, timeout=15)
     if existing.status_code == 200:
         return "exists"
     if existing.status_code >= 500:
         raise ServiceUnavailable(f"tuning service answered HTTP {existing.status_code}")
-    response = requests.post(f"{base_url}/api/v1/experiments", json=manifest, timeout=30)
+    response = requests.post(f"{base_url}/api/v1/experiments", json=manifest, headers=headers, timeout=30)
     if response.status_code == 409:
         return "exists"
     if response.status_code >= 500:

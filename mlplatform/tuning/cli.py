@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mlplatform.auth.token_file import POD_TOKEN_PATH, TokenFile
 from mlplatform.cli.options import http_url
 from mlplatform.service import auth_from_flags, service_options
 from mlplatform.tuning.store import OutputRetention
@@ -15,6 +16,10 @@ from mlplatform.tuning.store import OutputRetention
 @click.command(help="Run the tuning service: Katib Experiments on Optuna, trials on a runner.")
 @service_options(service="tuning", port=8585, work="trials", protects="experiments.kubeflow.org")
 @click.option("--pipelines-url", default=None, help="The pipeline controller, for pipeline-run trials.")
+@click.option("--pipelines-token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              envvar="MLP_PIPELINES_TOKEN_FILE",
+              help="A bearer token pipeline-run trials send to a multi-user pipeline controller, read again on every "
+                   f"call (default: the pod's ServiceAccount token, {POD_TOKEN_PATH}, when there is one).")
 @click.option("--training-url", default=None, metavar="URL", callback=http_url,
               help="The training operator, for PyTorchJob and TFJob trials with --runner local "
                    "(with --runner kubernetes they are created in the cluster).")
@@ -27,7 +32,7 @@ from mlplatform.tuning.store import OutputRetention
                    "(comma-separated; '*' for all). Unset: no controller.")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
-    training_url: str | None, trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
+    pipelines_token_file: Path | None, training_url: str | None, trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
     auth_mode: str, auth_tokens: Path | None,
 ) -> None:
     from mlplatform.service import serve as run
@@ -46,5 +51,14 @@ def serve(
         max_body_bytes=max_body_bytes,
         watch_namespaces=watch_namespaces,
         auth=auth_from_flags(auth_mode, auth_tokens),
+        pipelines_token=pipelines_token(pipelines_token_file),
     )
     run(app, host, port)
+
+
+def pipelines_token(path: Path | None) -> TokenFile | None:
+    """--pipelines-token-file, else the pod's ServiceAccount token when there is one (in a cluster)."""
+    if path is not None:
+        return TokenFile(path)
+    pod_token = TokenFile(POD_TOKEN_PATH)
+    return pod_token if pod_token.exists() else None

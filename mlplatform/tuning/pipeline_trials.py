@@ -20,10 +20,17 @@ Katib's YAML; placeholders inside longer strings are text. When the run succeeds
 additional metrics are read from the run's `system.Metrics` artifacts (the controller's
 `GET /apis/v2beta1/runs/{run_id}/artifacts`, docs/contracts.md section 8). Runs are kept on the
 controller when their trial or experiment is deleted: they are the pipeline's history.
+
+With a token (`mlp serve tuning --pipelines-token-file`; in a pod, its ServiceAccount token) every call carries
+it, read again each time, and the runs' KFP experiment is made in the tuning experiment's namespace: a
+multi-user pipeline controller authorizes the tuning service's ServiceAccount there (runs create, get, update;
+experiments get, list, create; pipelines get, list). A named pipeline is looked up in that namespace, then
+among the shared ones.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
@@ -32,6 +39,7 @@ import time
 import requests
 import yaml
 
+from mlplatform.auth.token_file import TokenFile
 from mlplatform.runners import TaskNotFound, TaskState, TaskStatus
 from mlplatform.tuning.collectors import MetricLog
 from mlplatform.tuning.spec import TRIAL_PARAMETER_PLACEHOLDER, Experiment
@@ -54,11 +62,12 @@ _RUN_STATES = {
 
 
 class PipelineTrials(TrialBackend):
-    def __init__(self, pipelines_url: str, store: Store):
+    def __init__(self, pipelines_url: str, store: Store, token: TokenFile | None = None):
         self.url = pipelines_url.rstrip("/")
         self.store = store
+        self.token = token
         self._client = None
-        self._experiment_ids: dict[str, str] = {}
+        self._experiment_ids: dict[tuple[str, str | None], str] = {}
         self._lock = threading.Lock()
 
     # --- the backend ------------------------------------------------------------------------------------
@@ -66,8 +75,9 @@ class PipelineTrials(TrialBackend):
     def start(self, experiment: Experiment, trial: TrialRecord) -> None:
         spec = experiment.template.trial_spec["spec"]
         client = self.client()
+        namespace = experiment.namespace if self.token else None
         options = {
-            "experiment_id": self._experiment_id(spec.get("experimentName") or experiment.name),
+            "experiment_id": self._experiment_id(spec.get("experimentName") or experiment.name, namespace),
             "job_name": trial.name,
             "params": run_parameters(experiment, trial),
         }
@@ -75,7 +85,7 @@ class PipelineTrials(TrialBackend):
             run = self._run_inline(client, spec["pipelineSpec"], options)
         else:
             pipeline_id, version_id = self._pipeline_version(
-                spec["pipelineName"], spec.get("pipelineVersion")
+                spec["pipelineName"], spec.get("pipelineVersion"), namespace
             )
             run = client.run_pipeline(pipeline_id=pipeline_id, version_id=version_id, **options)
         self.store.update_trial(trial.name, run_id=run.run_id)
@@ -105,7 +115,8 @@ class PipelineTrials(TrialBackend):
 
     def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]:
         task = experiment.template.trial_spec["spec"].get("metricsTaskName")
-        response = requests.get(f"{self.url}/apis/v2beta1/runs/{self._run_id(trial)}/artifacts", timeout=30)
+        response = requests.get(f"{self.url}/apis/v2beta1/runs/{self._run_id(trial)}/artifacts",
+                                headers=self.token.headers() if self.token else None, timeout=30)
         response.raise_for_status()
         logs = []
         for artifact in response.json().get("artifacts", []):
@@ -134,21 +145,34 @@ class PipelineTrials(TrialBackend):
             if self._client is None:
                 import kfp
 
-                self._client = kfp.Client(host=self.url)
+                credentials = self.token.kfp_credentials() if self.token else None
+                self._client = kfp.Client(host=self.url, credentials=credentials)
             return self._client
 
-    def _experiment_id(self, name: str) -> str:
+    def _experiment_id(self, name: str, namespace: str | None) -> str:
         with self._lock:
-            known = self._experiment_ids.get(name)
+            known = self._experiment_ids.get((name, namespace))
         if known is None:
-            known = self.client().create_experiment(name).experiment_id  # returns the existing one too
+            # returns the existing one too
+            known = self.client().create_experiment(name, namespace=namespace).experiment_id
             with self._lock:
-                self._experiment_ids[name] = known
+                self._experiment_ids[(name, namespace)] = known
         return known
 
-    def _pipeline_version(self, pipeline: str, version: str | None) -> tuple[str, str]:
+    def _pipeline_id(self, name: str, namespace: str | None) -> str | None:
+        """Pipeline `name` in `namespace`, else the shared (or, single-user, the only) one of that name."""
         client = self.client()
-        pipeline_id = client.get_pipeline_id(pipeline)
+        if namespace:
+            name_filter = json.dumps({"predicates": [{"operation": "EQUALS", "key": "display_name",
+                                                      "string_value": name}]})
+            found = client.list_pipelines(namespace=namespace, filter=name_filter, page_size=2).pipelines or []
+            if found:
+                return found[0].pipeline_id
+        return client.get_pipeline_id(name)
+
+    def _pipeline_version(self, pipeline: str, version: str | None, namespace: str | None) -> tuple[str, str]:
+        client = self.client()
+        pipeline_id = self._pipeline_id(pipeline, namespace)
         if pipeline_id is None:
             raise LookupError(f"the pipeline controller has no pipeline named {pipeline!r}")
         versions, token = [], ""

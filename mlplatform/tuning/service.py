@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from mlplatform.auth.token_file import TokenFile
 from mlplatform.errors import ConfigError
 from mlplatform.inputs import BodyLimit
 from mlplatform.kubeapi import add_resource_routes
@@ -39,7 +40,7 @@ def build_app(
     *, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None, tuning_url: str,
     training_url: str | None = None,
     retention: OutputRetention = OutputRetention(), max_body_bytes: int = 1024 * 1024,
-    watch_namespaces: str | None = None, auth=None,
+    watch_namespaces: str | None = None, auth=None, pipelines_token: TokenFile | None = None,
 ) -> FastAPI:
     """`auth` (mlplatform.auth.TokenAuth or KubernetesAuth): multi-user mode; None: every request is served."""
     store = Store(db)
@@ -48,7 +49,7 @@ def build_app(
     if pipelines_url:
         from mlplatform.tuning.pipeline_trials import PipelineTrials
 
-        backends["PipelineRun"] = PipelineTrials(pipelines_url, store)
+        backends["PipelineRun"] = PipelineTrials(pipelines_url, store, pipelines_token)
     backends.update(_training_backends(runner, training_url, store, tuning_url))
     registry = CollectorRegistry()
     engine = Engine(store, backends, TuningMetrics(registry, store), retention)

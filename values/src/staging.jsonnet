@@ -13,7 +13,8 @@ base {
   dashboard+: { networkPolicy: { enabled: true } },
   trainingOperator+: { networkPolicy: { enabled: true }, persistence: { size: '5Gi' }, auth: { mode: 'kubernetes' } },
   hooks+: {
-    // Both services are multi-user (auth.mode kubernetes) and the hooks send no token yet: no smoke runs.
-    validate+: { smoke: { pipeline: false, experiment: false } },
+    // Both services are multi-user (auth.mode kubernetes): the hooks send their projected token. The smoke
+    // experiment's trials would run in the release namespace, which is no profile (no runner ServiceAccount).
+    validate+: { smoke: { pipeline: true, experiment: false } },
   },
 }

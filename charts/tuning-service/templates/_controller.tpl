@@ -1,4 +1,4 @@
-{{/* What the controller does with Katib's objects, and with the PyTorchJob and TFJob trials it creates (controller.trainingJobs). */}}
+{{/* What the controller does with Katib's objects, with the PyTorchJob and TFJob trials it creates (controller.trainingJobs), and, multi-user, with PipelineRun trials' runs. */}}
 {{- define "tuning-service.controllerRules" -}}
 - apiGroups: [kubeflow.org]
   resources: [experiments, trials, suggestions]
@@ -16,5 +16,19 @@
 - apiGroups: [""]
   resources: [pods/log]
   verbs: [get]
+{{- end }}
+{{- if eq .Values.auth.mode "kubernetes" }}
+{{- /* Multi-user: PipelineRun trials call the pipeline controller with this ServiceAccount's token; its
+SubjectAccessReview asks for these, in the experiment's namespace (the runs' KFP experiment found or made,
+a named pipeline found, the run created, read and terminated). */}}
+- apiGroups: [pipelines.kubeflow.org]
+  resources: [runs]
+  verbs: [get, create, update]
+- apiGroups: [pipelines.kubeflow.org]
+  resources: [experiments]
+  verbs: [get, list, create]
+- apiGroups: [pipelines.kubeflow.org]
+  resources: [pipelines]
+  verbs: [get, list]
 {{- end }}
 {{- end -}}

@@ -69,7 +69,8 @@ subjects:
 {{/*
 A hook Job: (dict "context" $ "hook" "preflight" "settings" .Values.hooks.preflight
 "events" "pre-install,pre-upgrade" "weight" -5 "deletePolicy" "..." "command" (list ...)
-"callsApi" bool "usesS3" bool).
+"callsApi" bool "usesS3" bool "token" bool). "token": a projected ServiceAccount token for the
+platform's multi-user services (mlplatform.callerToken).
 */}}
 {{- define "mlplatform.hookJob" -}}
 {{- $context := .context -}}
@@ -115,6 +116,10 @@ spec:
               value: {{ include "mlplatform-lib.s3.endpoint" $context | quote }}
             {{- include "mlplatform-lib.s3.credentialsEnv" $context | nindent 12 }}
             {{- end }}
+            {{- if .token }}
+            - name: KF_PIPELINES_SA_TOKEN_PATH
+              value: /var/run/secrets/kubeflow/pipelines/token
+            {{- end }}
             {{- include "mlplatform-lib.writableEnv" $context | nindent 12 }}
           resources: {{- toYaml $settings.resources | nindent 12 }}
           securityContext: {{- include "mlplatform-lib.containerSecurityContext" $context | nindent 12 }}
@@ -122,11 +127,25 @@ spec:
             - name: config
               mountPath: /etc/mlplatform
               readOnly: true
+            {{- if .token }}
+            - name: platform-token
+              mountPath: /var/run/secrets/kubeflow/pipelines
+              readOnly: true
+            {{- end }}
             {{- include "mlplatform-lib.writableVolumeMounts" $context | nindent 12 }}
       volumes:
         - name: config
           configMap:
             name: {{ include "mlplatform.configName" $context }}
+        {{- if .token }}
+        {{- /* No audience: the API server's own, the one the services' TokenReview accepts (mlplatform.auth). */}}
+        - name: platform-token
+          projected:
+            sources:
+              - serviceAccountToken:
+                  path: token
+                  expirationSeconds: 3600
+        {{- end }}
         {{- include "mlplatform-lib.writableVolumes" $context | nindent 8 }}
 {{- end -}}
 
@@ -139,4 +158,35 @@ spec:
 {{/* The canary analysis runs when there is a canary to analyse. */}}
 {{- define "mlplatform.canaryAnalysisEnabled" -}}
 {{- if and .Values.hooks.canaryAnalysis.enabled .Values.modelServer.enabled .Values.modelServer.canary.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* Whether the pipeline controller, the tuning service, or either, is multi-user (auth.mode kubernetes). */}}
+{{- define "mlplatform.pipelinesAuth" -}}
+{{- if and .Values.pipelineController.enabled (eq (dig "auth" "mode" "none" .Values.pipelineController) "kubernetes") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "mlplatform.tuningAuth" -}}
+{{- if and .Values.tuningService.enabled (eq (dig "auth" "mode" "none" .Values.tuningService) "kubernetes") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "mlplatform.callerToken" -}}
+{{- if or (include "mlplatform.pipelinesAuth" .) (include "mlplatform.tuningAuth" .) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+What a hook may do on the multi-user services, in the release namespace (their SubjectAccessReview asks):
+(dict "context" $ "pipelines" (dict "<KFP resource>" (list verbs...)) "katib" (list verbs...)); a YAML list
+of rules, empty when neither service is multi-user.
+*/}}
+{{- define "mlplatform.callerRules" -}}
+{{- $rules := list }}
+{{- if include "mlplatform.pipelinesAuth" .context }}
+{{- range $resource, $verbs := .pipelines }}
+{{- $rules = append $rules (dict "apiGroups" (list "pipelines.kubeflow.org") "resources" (list $resource) "verbs" $verbs) }}
+{{- end }}
+{{- end }}
+{{- if include "mlplatform.tuningAuth" .context }}
+{{- $rules = append $rules (dict "apiGroups" (list "kubeflow.org") "resources" (list "experiments") "verbs" .katib) }}
+{{- end }}
+{{- toYaml $rules }}
 {{- end -}}
