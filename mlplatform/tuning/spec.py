@@ -14,7 +14,7 @@ import copy
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -194,7 +194,7 @@ class TrialTemplate:
     # PyTorchJob, TFJob: the conditions (types) that end a trial, and the labels of the pod with its metrics
     success_condition: str | None = None
     failure_condition: str | None = None
-    primary_pod_labels: dict = field(default_factory=dict)
+    primary_pod_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -792,7 +792,7 @@ def _training_job(node: dict, trial_spec: dict, problems: list[str]) -> tuple[st
             )
     return primary, {"success_condition": conditions["successCondition"],
                      "failure_condition": conditions["failureCondition"],
-                     "primary_pod_labels": labels if isinstance(labels, dict) else {}}
+                     "primary_pod_labels": tuple(labels.items()) if isinstance(labels, dict) else ()}
 
 
 def _condition_type(node: dict, key: str, problems: list[str]) -> str | None:

@@ -114,7 +114,7 @@ class TrainingJobTrials(TrialBackend):
     def output(self, trial: TrialRecord) -> str:
         """The primary pod's log (the master's, or the TF chief's)."""
         place = self._placement(trial)
-        labels = {JOB_NAME_LABEL: trial.name, **place.template.primary_pod_labels}
+        labels = {JOB_NAME_LABEL: trial.name, **dict(place.template.primary_pod_labels)}
         selector = ",".join(f"{key}={value}" for key, value in labels.items())
         pods = self.core.list_namespaced_pod(place.namespace, label_selector=selector, _request_timeout=TIMEOUT).items
         if not pods:
@@ -208,4 +208,4 @@ def job_status(job: dict, template) -> TaskStatus:
 def _epoch(moment: str | None) -> float | None:
     if not moment:
         return None
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(moment).timestamp()

@@ -14,6 +14,8 @@ from tests.support.service_process import ServiceProcess
 DDP = [sys.executable, "-m", "mlplatform.demo.ddp_trainer", "--rows", "1500", "--epochs", "2"]
 FAILING = [sys.executable, "-c", "import sys; print('bad data'); sys.exit(3)"]
 
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # kfp.Client: "only works with KFP >= 2.0.0-beta.2"
+
 
 @dsl.pipeline(name="distributed-training")
 def distributed_training(training_url: str, command: list) -> str:
