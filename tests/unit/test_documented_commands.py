@@ -16,14 +16,14 @@ import click
 import pytest
 
 from mlplatform.cli import cli
-from tests.support.docs import DOCS, ROOT, code_lines
+from tests.support.docs import DOCS, ROOT, blocks, code_lines
 
 PLUGIN = ROOT / "plugins" / "mlp" / "bin" / "helm-mlp"
 HELM_GLOBAL_FLAGS = {"-n", "--namespace", "--kube-context", "--kubeconfig"}
 
 
 def documented(prefix: str) -> list[tuple[str, str]]:
-    return [pytest.param(line, id=f"{path}: {line[:60]}") for path in DOCS for line in code_lines(path)
+    return [pytest.param(path, line, id=f"{path}: {line[:60]}") for path in DOCS for line in code_lines(path)
             if line.startswith(prefix + " ")]
 
 
@@ -49,19 +49,34 @@ def without_helm_flags(args: list[str]) -> list[str]:
     return kept
 
 
-@pytest.fixture(autouse=True)
-def in_the_checkout(monkeypatch):
-    monkeypatch.chdir(ROOT)   # documented paths (values/prod.yaml) are relative to the checkout
+@pytest.fixture
+def beside_the_checkout(monkeypatch, tmp_path):
+    """A directory that links the checkout's entries (documented paths such as values/prod.yaml are relative
+    to it) and holds the files a doc tells its reader to save (its `file=NAME` blocks)."""
+    for entry in ROOT.iterdir():
+        (tmp_path / entry.name).symlink_to(entry)
+    monkeypatch.chdir(tmp_path)
+
+    def with_files_of(doc: str) -> None:
+        for block in blocks(doc):
+            if "file" in block.options:
+                (tmp_path / block.options["file"]).write_text(block.text)
+    return with_files_of
 
 
-@pytest.mark.parametrize("line", documented("mlp"))
-def test_documented_mlp_commands_parse(line):
-    parse(shlex.split(line)[1:])
+@pytest.mark.parametrize(("doc", "line"), documented("mlp"))
+def test_documented_mlp_commands_parse(doc, line, beside_the_checkout):
+    beside_the_checkout(doc)
+    try:
+        parse(shlex.split(line)[1:])
+    except click.exceptions.Exit as stop:   # `--help` parses, prints and stops
+        assert stop.exit_code == 0, line
 
 
-@pytest.mark.parametrize("line", documented("helm mlp"))
-def test_documented_helm_mlp_commands_reach_a_command_mlp_accepts(line, tmp_path):
-    echo = tmp_path / "mlp"
+@pytest.mark.parametrize(("doc", "line"), documented("helm mlp"))
+def test_documented_helm_mlp_commands_reach_a_command_mlp_accepts(doc, line, tmp_path_factory, beside_the_checkout):
+    beside_the_checkout(doc)
+    echo = tmp_path_factory.mktemp("bin") / "mlp"
     echo.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
     echo.chmod(0o755)
     result = subprocess.run([str(PLUGIN), *without_helm_flags(shlex.split(line)[2:])], env={"MLP_BIN": str(echo)},
@@ -70,8 +85,8 @@ def test_documented_helm_mlp_commands_reach_a_command_mlp_accepts(line, tmp_path
     parse(result.stdout.splitlines())
 
 
-@pytest.mark.parametrize("line", documented("make"))
-def test_documented_make_targets_exist(line):
+@pytest.mark.parametrize(("doc", "line"), documented("make"))
+def test_documented_make_targets_exist(doc, line):
     rules = re.findall(r"^([a-z][a-z0-9 -]*):", (ROOT / "Makefile").read_text(), re.MULTILINE)
     targets = {target for rule in rules for target in rule.split()}
     named = [word for word in shlex.split(line)[1:] if "=" not in word]
