@@ -377,3 +377,21 @@ def test_in_a_cluster_reaching_the_goal_kills_the_other_trial_by_deleting_its_jo
                                                if condition(t, "Killed")])
     assert [t["metadata"]["name"] for t in killed] == [second["metadata"]["name"]]
     assert wait_for("no job left", lambda: not jobs())
+
+
+def test_a_restarted_service_reattaches_to_the_running_job_by_name(kube_api, cluster_tuning):
+    service, api = cluster_tuning
+    manifest = pytorch_experiment("cluster-restart")
+    manifest["metadata"]["namespace"] = CLUSTER_NAMESPACE
+    manifest["spec"].update(maxTrialCount=1, parallelTrialCount=1)
+    api.create_namespaced_custom_object("kubeflow.org", "v1beta1", CLUSTER_NAMESPACE, "experiments", manifest)
+    [job] = wait_for("the trial's job", lambda: api.list_namespaced_custom_object(
+        "kubeflow.org", "v1", CLUSTER_NAMESPACE, "pytorchjobs")["items"])
+
+    service.kill()
+    service.start()
+    finish_as_the_operator_would(kube_api, api, job, "epoch=0 loss=0.125\n")
+    experiment = wait_for("finished experiment", lambda: condition(service.experiment("cluster-restart"), "Succeeded")
+                          and service.experiment("cluster-restart"))
+    assert experiment["status"]["trials"] == 1  # the same trial, not a re-run
+    assert experiment["status"]["currentOptimalTrial"]["bestTrialName"] == job["metadata"]["name"]
