@@ -1,6 +1,6 @@
 """What the dashboard shows, made through the platform's public APIs: runs (kfp.Client), a tuning
 experiment (the tuning REST API, Katib YAML), registered models with aliases (MLflow) and a canary rollout
-held at its last step (`mlp canary rollout --local`) under real traffic. Tests and `make screenshots` use it."""
+held at its last step (`mlp canary rollout --local`) under real traffic. Tests and `make screenshots` use `fill`."""
 
 from __future__ import annotations
 
@@ -43,21 +43,29 @@ def wait_for_run(platform, run_id: str, timeout: float = 120) -> dict:
     raise AssertionError(f"run {run_id} did not finish in {timeout} s: {run['state']}")
 
 
-def runs(platform) -> dict[str, str]:
-    """A finished run with every artifact kind, one with a nested pipeline, a loop, a condition and a failed
-    task, and a slow one; returns their ids by name."""
+def fill(platform, workdir: Path) -> dict[str, str]:
+    """Everything the pages show; the runs and the experiment run while the models are registered, the canary
+    (judged on latency) starts once they are done. Returns the run ids by name."""
     made = {"scoring": submit(platform, scoring, rows=12), "shapes": submit(platform, shapes)}
+    start_experiment(platform)
+    models(platform, workdir / "models")
     for run_id in made.values():
         wait_for_run(platform, run_id)
+    wait_for_experiment(platform)
+    canary(platform)
     return made
 
 
-def experiment(platform, name: str = "branin", trials: int = 6, timeout: float = 120) -> dict:
-    """A finished random-search experiment of `trials` trials (Katib's Branin example)."""
+def start_experiment(platform, name: str = "branin", trials: int = 6) -> None:
+    """A random-search experiment of `trials` trials (Katib's Branin example)."""
     body = katib_yaml(BRANIN, name=name, algorithm="random", trials=trials, settings="")
     url = f"{platform.url('tuning-service')}/api/v1/experiments"
     answer = requests.post(url, data=body.encode(), headers={"Content-Type": "application/yaml"}, timeout=30)
     assert answer.status_code == 201, answer.text
+
+
+def wait_for_experiment(platform, name: str = "branin", timeout: float = 120) -> dict:
+    url = f"{platform.url('tuning-service')}/api/v1/experiments"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = requests.get(f"{url}/{name}", params={"namespace": "kubeflow"}, timeout=10).json()

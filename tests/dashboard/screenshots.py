@@ -62,10 +62,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mlp-screenshots-") as work:
         platform = start_local_platform(Path(work) / "state")
         try:
-            runs = data.runs(platform)
-            data.models(platform, Path(work) / "models")
-            data.experiment(platform)
-            data.canary(platform)
+            runs = data.fill(platform, Path(work))
             written = photograph(platform, runs, directory, Path(work) / "profile")
         except NoBrowser as missing:
             print(f"error: {missing}", file=sys.stderr)

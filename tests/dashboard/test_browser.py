@@ -21,10 +21,7 @@ def platform(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("dashboard")
     started = start_local_platform(workdir / "state")
     try:
-        started.runs = data.runs(started)
-        data.models(started, workdir / "models")
-        data.experiment(started)
-        data.canary(started)
+        started.runs = data.fill(started, workdir)
         yield started
     finally:
         started.down()
