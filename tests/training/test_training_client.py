@@ -41,3 +41,27 @@ def test_training_client_runs_a_two_replica_gloo_all_reduce_to_succeeded(kubecon
     sdk.delete_job("allreduce")
     assert "allreduce" not in [j.metadata.name for j in sdk.list_jobs()]
     assert sdk.get_job_pod_names("allreduce") == []
+
+
+def distributed_function():
+    """Run by TrainingClient.create_job(train_func=...) in every replica, through torchrun."""
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    total = torch.tensor([float(dist.get_rank() + 1)])
+    dist.all_reduce(total)
+    print(f"function rank {dist.get_rank()}/{dist.get_world_size()}: sum {total.item():g}", flush=True)
+
+
+def test_training_client_runs_a_python_function_on_two_workers(kubeconfig):
+    """The SDK's own job from a function: its torchrun command (the platform's torchrun on PATH locally)."""
+    sdk = TrainingClient(config_file=str(kubeconfig), namespace="default")
+    sdk.create_job(name="function", train_func=distributed_function, num_workers=2)
+    try:
+        sdk.wait_for_job_conditions("function", wait_timeout=120, polling_interval=1)
+    except RuntimeError as failed:   # say why: every replica's output
+        raise AssertionError(f"{failed}\n{sdk.get_job_logs('function', is_master=False)[0]}") from None
+    logs, _ = sdk.get_job_logs("function")
+    assert "function rank 0/2: sum 3" in logs["function-master-0"]
+    sdk.delete_job("function")
