@@ -40,6 +40,7 @@ import requests
 import yaml
 
 from mlplatform.auth.token_file import TokenFile
+from mlplatform.hooks.pipelines import api_error_line
 from mlplatform.runners import TaskNotFound, TaskState, TaskStatus
 from mlplatform.tuning.collectors import MetricLog
 from mlplatform.tuning.spec import TRIAL_PARAMETER_PLACEHOLDER, Experiment
@@ -73,6 +74,14 @@ class PipelineTrials(TrialBackend):
     # --- the backend ------------------------------------------------------------------------------------
 
     def start(self, experiment: Experiment, trial: TrialRecord) -> None:
+        from kfp_server_api.exceptions import ApiException
+
+        try:
+            self._start(experiment, trial)
+        except ApiException as error:   # one line for the trial's message: 401, 403 (multi-user), 404...
+            raise RuntimeError(f"the pipeline controller at {self.url} answered {api_error_line(error)}") from None
+
+    def _start(self, experiment: Experiment, trial: TrialRecord) -> None:
         spec = experiment.template.trial_spec["spec"]
         client = self.client()
         namespace = experiment.namespace if self.token else None
