@@ -35,8 +35,9 @@ ROUTER_APIS = {
 
 # values key -> (what it is, the keys its Secret must hold)
 S3_KEYS = ("root-user", "root-password")
-DATABASE_COMPONENTS = ("pipelineController", "tuningService", "modelRegistry")
-PERSISTENT_COMPONENTS = ("pipelineController", "tuningService", "modelRegistry", "minio", "prometheus")
+DATABASE_COMPONENTS = ("pipelineController", "tuningService", "trainingOperator", "modelRegistry")
+PERSISTENT_COMPONENTS = ("pipelineController", "tuningService", "trainingOperator", "modelRegistry", "minio",
+                         "prometheus")
 NO_PROVISIONING = "-"   # the charts' storageClass "-": storageClassName "", pre-provisioned volumes only
 
 

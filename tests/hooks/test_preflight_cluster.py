@@ -182,11 +182,14 @@ def test_a_secret_without_an_expected_key_names_the_secret_the_key_and_the_value
     core.create_namespaced_secret(NAMESPACE, secret("tuning-db", uri=""))                        # empty
     code, report, output = preflight(hooks_json(
         chart_suite, tmp_path, "global.s3.existingSecret=minio-root", "minio.auth.existingSecret=minio-root",
-        "modelRegistry.database.existingSecret=mlflow-db", "tuningService.database.existingSecret=tuning-db"))
+        "modelRegistry.database.existingSecret=mlflow-db", "tuningService.database.existingSecret=tuning-db",
+        "trainingOperator.database.existingSecret=training-db"))                               # absent
 
     assert code == 1, output
     problems = {r["component"]: r["detail"] for r in failed(report)}
-    assert set(problems) == {"minio-root", "mlflow-db", "tuning-db"}, output
+    assert set(problems) == {"minio-root", "mlflow-db", "tuning-db", "training-db"}, output
+    assert problems["training-db"].startswith("Secret training-db (trainingOperator.database.existingSecret) not "
+                                              "found")
     assert problems["minio-root"] == ("Secret minio-root (global.s3.existingSecret) lacks non-empty keys "
                                       "root-password: add them (it has root-user)")
     assert problems["mlflow-db"] == ("Secret mlflow-db (modelRegistry.database.existingSecret) lacks non-empty "
@@ -197,7 +200,10 @@ def test_a_secret_without_an_expected_key_names_the_secret_the_key_and_the_value
 
 def test_a_disabled_components_secret_is_not_asked_for(cluster, chart_suite, tmp_path):
     code, _, output = preflight(hooks_json(chart_suite, tmp_path, "tuningService.enabled=false",
-                                           "tuningService.database.existingSecret=nowhere"))
+                                           "dashboard.backends.tuning.enabled=false",
+                                           "tuningService.database.existingSecret=nowhere",
+                                           "trainingOperator.enabled=false",
+                                           "trainingOperator.database.existingSecret=nowhere"))
     assert code == 0, output
 
 
