@@ -49,6 +49,7 @@ def pid_in_log(core: client.CoreV1Api, pod: str) -> int:
     return wait_for(read, what=f"{pod} to log its pid")
 
 
+@pytest.mark.slow
 def test_a_small_ddp_training_run_succeeds(kube):
     pytest.importorskip("torch", reason="the [training] extra")
     custom = client.CustomObjectsApi(kube)
@@ -115,6 +116,7 @@ def test_a_tfjob_gets_tf_config_with_its_cluster_and_task(kubeconfig):
     sdk.delete_job("tf-config")
 
 
+@pytest.mark.slow
 def test_torchrun_reads_the_pet_variables_two_nodes_of_two_processes(kube):
     pytest.importorskip("torch", reason="the [training] extra")
     custom = client.CustomObjectsApi(kube)
