@@ -31,6 +31,7 @@ def prepare(page, action: str | None) -> None:
     elif action == "open-score":
         page.locator('svg.dag g.node[data-name="score"]').click()
         page.locator("#task-panel .chart.roc svg").wait_for()
+        page.frame_locator("iframe.html-preview").locator("h1").wait_for()
 
 
 def photograph(platform, runs: dict[str, str], directory: Path, profile: Path) -> list[Path]:

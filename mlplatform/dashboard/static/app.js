@@ -172,6 +172,7 @@
   }
 
   // --- charts -------------------------------------------------------------------------------------
+  const PALETTE = ["#1d4ed8", "#b91c1c", "#047857", "#6b7280"];   // readable on white (WCAG AA)
   let echartsLoading = null;
   function withECharts(then) {
     if (window.echarts) return then();
@@ -187,7 +188,7 @@
   function chart(element, option) {
     withECharts(() => {
       const instance = echarts.init(element, null, { renderer: "svg" });
-      instance.setOption(Object.assign({ animation: false, textStyle: { fontSize: 13 } }, option));
+      instance.setOption(Object.assign({ animation: false, textStyle: { fontSize: 13 }, color: PALETTE }, option));
       new ResizeObserver(() => instance.resize()).observe(element);
     });
   }
@@ -200,7 +201,7 @@
         xAxis: { type: "value", name: "false positive rate", nameLocation: "middle", nameGap: 25, min: 0, max: 1 },
         yAxis: { type: "value", name: "true positive rate", min: 0, max: 1 },
         series: [{ type: "line", name: "ROC", showSymbol: false, data: points.map((p) => [p.fpr, p.tpr]) },
-                 { type: "line", name: "chance", lineStyle: { type: "dashed" }, showSymbol: false, data: [[0, 0], [1, 1]] }],
+                 { type: "line", name: "chance", lineStyle: { type: "dashed", color: "#6b7280" }, showSymbol: false, data: [[0, 0], [1, 1]] }],
       });
     });
     const plot = root.querySelector("#plot-data");
