@@ -1,5 +1,6 @@
 """Shared pytest setup. Fixture modules live in tests/support/ and are registered here."""
 
+import inspect
 import os
 from pathlib import Path
 
@@ -30,13 +31,14 @@ pytest_plugins = [
 #     (and its tests never run beside each other's apply()/reset());
 #   - a module-scoped fixture of ours: its module's group, so the fixture starts once, not once per worker.
 # Groups the test files set themselves: "default-ports-and-checkout" (fixed ports 8888/8585 of
-# `mlp serve`, the checkout's own .mlplatform dir: tests/docs, tests/cli/test_serve_defaults.py) and
-# "canary-timing" (tests that judge latencies under real traffic: never two of them at once).
+# `mlp serve`, the checkout's own .mlplatform dir: tests/docs, tests/cli/test_serve_defaults.py),
+# "canary-timing" (tests that judge latencies under real traffic: never two of them at once) and "demo"
+# (the two whole demos, tests/demo and docs/canary.md's scenario: never both at once).
 # tests/README.md has the rules for test authors.
 
 LOCAL_PLATFORM_GROUP = "local-platform"
 # The longest groups, handed out first under xdist (longest first).
-FIRST_GROUPS = ("canary-timing", LOCAL_PLATFORM_GROUP, "default-ports-and-checkout")
+FIRST_GROUPS = ("canary-timing", LOCAL_PLATFORM_GROUP, "demo", "default-ports-and-checkout")
 
 
 def _auto_xdist_group(item) -> str | None:
@@ -45,7 +47,7 @@ def _auto_xdist_group(item) -> str | None:
     info = getattr(item, "_fixtureinfo", None)
     for definitions in (info.name2fixturedefs.values() if info else ()):
         definition = definitions[-1]
-        if definition.scope == "module" and getattr(definition.func, "__module__", "").startswith("tests."):
+        if definition.scope == "module" and _ours(definition.func):
             return "module:" + _module(item)
     return None
 
@@ -69,6 +71,14 @@ def pytest_collection_modifyitems(config, items):
             return len(FIRST_GROUPS) + (_module(item) not in slow_modules)
 
         items.sort(key=rank)
+
+
+def _ours(function) -> bool:
+    """Defined in a file under tests/ (its __module__ is not enough: a directory without __init__.py)."""
+    try:
+        return Path(inspect.getsourcefile(function)).resolve().is_relative_to(ROOT / "tests")
+    except (TypeError, OSError):
+        return False
 
 
 def _module(item) -> str:

@@ -10,8 +10,9 @@ import pytest
 
 from mlplatform.demo.cli import STEPS
 
-# The demo rolls a canary out under traffic: under pytest-xdist, never beside another "canary-timing" test.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("canary-timing")]
+# The longest test with tests/docs' canary.md scenario (the demo again): under pytest-xdist the two share the
+# "demo" group, so two whole demos never run at once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 
 @pytest.fixture(scope="module")

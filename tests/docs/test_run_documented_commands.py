@@ -199,11 +199,13 @@ def canary_rollout(doc: str) -> bool:
 
 def xdist_group(doc: str, place: str) -> list:
     """Under pytest-xdist, runs in the checkout's root or on a fixed port share one group (one worker, one at a
-    time) with tests/cli/test_serve_defaults.py; a canary rollout under traffic runs in the "canary-timing" group
-    (tests/README.md); the other fresh-directory runs take free ports and run anywhere."""
+    time) with tests/cli/test_serve_defaults.py; the demo and a canary rollout under traffic share the "demo" group
+    with tests/demo (tests/README.md); the other fresh-directory runs take free ports and run anywhere."""
     if place == "checkout" or fixed_ports(doc):
         return [pytest.mark.xdist_group("default-ports-and-checkout")]
-    return [pytest.mark.xdist_group("canary-timing")] if canary_rollout(doc) else []
+    # The whole demo and a rollout: 3 to 6 minutes on a busy machine; more than pytest's default 600 s must
+    # not end it half-way (each command has its own 900 s limit).
+    return [pytest.mark.xdist_group("demo"), pytest.mark.timeout(1500)] if canary_rollout(doc) else []
 
 
 PLACES = [pytest.param(doc, "fresh-directory", id=f"fresh-directory-{doc}", marks=xdist_group(doc, "fresh-directory"))

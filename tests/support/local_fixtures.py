@@ -116,10 +116,20 @@ def start_local_platform(state_dir: Path, *, components: tuple[str, ...] = (), v
         values_file.write_text(yaml.safe_dump(values))
         args += ["--values", str(values_file)]
     result = mlp(*args)
+    if result.returncode != 0 and _lost_a_port_race(state_dir):
+        # Two tests (pytest-xdist workers) can plan the same free port before either binds it: once more.
+        mlp("local", "down", "--state-dir", str(state_dir), timeout=120)
+        result = mlp(*args)
     if result.returncode != 0:
         mlp("local", "down", "--state-dir", str(state_dir), timeout=120)
         pytest.fail(f"mlp local up failed ({result.returncode}):\n{result.stdout}\n{result.stderr}", pytrace=False)
     return LocalPlatform(state_dir=state_dir, endpoints=Endpoints.read(state_dir / "endpoints.json"))
+
+
+def _lost_a_port_race(state_dir: Path) -> bool:
+    """A process of this platform could not bind its planned port (another test took it meanwhile)."""
+    return any("address already in use" in log.read_text(errors="replace").lower()
+               for log in (state_dir / "logs").glob("*.log"))
 
 
 @pytest.fixture(scope="session")
