@@ -7,6 +7,8 @@
 
     app.include_router(router, dependencies=[require(auth, PIPELINE_RUNS)])   # 401 / 403 per request
 
+    TokenFile.from_env().headers()        # the platform's own calls: a ServiceAccount token from a file
+
 Resources mirror Kubeflow's, so the same RBAC Roles serve KFP, Katib and mlplatform: runs, experiments
 and pipelines in `pipelines.kubeflow.org`; Katib experiments in `kubeflow.org`. Answers are cached for
 `cache_seconds` (10 s by default), as kube-apiserver's webhook authorizer caches them.
@@ -23,6 +25,8 @@ from mlplatform.auth.access import (
     User,
 )
 from mlplatform.auth.dependency import AuthFailed, bearer_token, require, verb_for
+from mlplatform.auth.token_file import MissingToken, TokenFile
 
 __all__ = ["KATIB_EXPERIMENTS", "PIPELINES", "PIPELINE_EXPERIMENTS", "PIPELINE_RUNS", "AuthFailed",
-           "KubernetesAuth", "Resource", "TokenAuth", "User", "bearer_token", "require", "verb_for"]
+           "KubernetesAuth", "MissingToken", "Resource", "TokenAuth", "TokenFile", "User", "bearer_token", "require",
+           "verb_for"]
