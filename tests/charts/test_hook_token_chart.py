@@ -1,14 +1,22 @@
 """The platform's own callers in multi-user mode: the register and validate hook Jobs get a projected
 ServiceAccount token (no audience: the API server's, which the services' TokenReview accepts) and a Role for the
 services' SubjectAccessReview in the release namespace, only for a service whose auth.mode is kubernetes; the
-tuning service's ServiceAccount may run pipeline-run trials' runs in the namespaces it watches."""
+tuning service's ServiceAccount may run pipeline-run trials' runs in the namespaces it watches and in every
+profile (applied to the test API server and asked through SubjectAccessReviews)."""
 
 from __future__ import annotations
 
 import pytest
+from kubernetes import utils
 
+from mlplatform.auth import PIPELINE_EXPERIMENTS, PIPELINE_RUNS, PIPELINES, KubernetesAuth, User
 from mlplatform.values.charts import Render
-from tests.support.chart_fixtures import KUBERNETES_VERSIONS, environment_case, validation_errors
+from tests.support.chart_fixtures import (
+    KUBERNETES_VERSIONS,
+    RENDER_CASES,
+    environment_case,
+    validation_errors,
+)
 
 TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"
 KFP = "pipelines.kubeflow.org"
@@ -98,3 +106,35 @@ def test_the_tuning_service_may_run_pipeline_trials_in_watched_namespaces_when_m
         {"apiGroups": [KFP], "resources": ["experiments"], "verbs": ["get", "list", "create"]},
         {"apiGroups": [KFP], "resources": ["pipelines"], "verbs": ["get", "list"]}]
     assert pipeline_rules(chart_suite.objects(Render("tuning-service", set_values=namespaces))) == []
+
+
+PROFILES = next(case for case in RENDER_CASES if case.id == "mlplatform/default")   # ci: profiles team-a and team-b
+TUNING = User("system:serviceaccount:mlplatform:mlp-tuning-service")
+PIPELINE_CONTROLLER = User("system:serviceaccount:mlplatform:mlp-pipeline-controller")
+
+
+def applied_profiles(chart_suite, kube_api, *set_values: str) -> KubernetesAuth:
+    """The profiles' objects of the umbrella render, on the test API server; its SubjectAccessReviews."""
+    render = Render("mlplatform", PROFILES.render.values_files, set_values=set_values)
+    objects = [obj for obj in chart_suite.objects(render)
+               if obj["kind"] == "Namespace" or obj["metadata"].get("namespace") in ("team-a", "team-b")]
+    api = kube_api.api_client()
+    for obj in sorted(objects, key=lambda obj: obj["kind"] != "Namespace"):
+        utils.create_from_dict(api, obj)
+    return KubernetesAuth(api)
+
+
+def test_a_multi_user_tuning_service_may_run_pipeline_trials_in_every_profile(chart_suite, kube_api):
+    auth = applied_profiles(chart_suite, kube_api, "tuningService.auth.mode=kubernetes")
+    for namespace in ("team-a", "team-b"):
+        assert auth.allowed(TUNING, "create", PIPELINE_RUNS, namespace)
+        assert auth.allowed(TUNING, "create", PIPELINE_EXPERIMENTS, namespace)
+        assert auth.allowed(TUNING, "list", PIPELINES, namespace)
+    assert not auth.allowed(TUNING, "delete", PIPELINE_RUNS, "team-a")
+    assert not auth.allowed(TUNING, "create", PIPELINE_RUNS, "default")
+    assert not auth.allowed(PIPELINE_CONTROLLER, "create", PIPELINE_RUNS, "team-a")
+
+
+def test_an_open_tuning_service_gets_no_pipeline_grants_in_profiles(chart_suite, kube_api):
+    auth = applied_profiles(chart_suite, kube_api)
+    assert not auth.allowed(TUNING, "create", PIPELINE_RUNS, "team-a")

@@ -37,3 +37,20 @@ subjects:
     namespace: {{ .Release.Namespace }}
 {{- end }}
 {{- end -}}
+
+{{/*
+What the tuning service's ServiceAccount may do on a multi-user pipeline controller for PipelineRun trials, in
+an experiment's namespace (the runs' KFP experiment found or made, a named pipeline found, the run created, read
+and terminated): rules for a Role, as YAML.
+*/}}
+{{- define "mlplatform-lib.pipelineTrialRules" -}}
+- apiGroups: [pipelines.kubeflow.org]
+  resources: [runs]
+  verbs: [get, create, update]
+- apiGroups: [pipelines.kubeflow.org]
+  resources: [experiments]
+  verbs: [get, list, create]
+- apiGroups: [pipelines.kubeflow.org]
+  resources: [pipelines]
+  verbs: [get, list]
+{{- end -}}

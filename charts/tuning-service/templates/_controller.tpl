@@ -18,17 +18,7 @@
   verbs: [get]
 {{- end }}
 {{- if eq .Values.auth.mode "kubernetes" }}
-{{- /* Multi-user: PipelineRun trials call the pipeline controller with this ServiceAccount's token; its
-SubjectAccessReview asks for these, in the experiment's namespace (the runs' KFP experiment found or made,
-a named pipeline found, the run created, read and terminated). */}}
-- apiGroups: [pipelines.kubeflow.org]
-  resources: [runs]
-  verbs: [get, create, update]
-- apiGroups: [pipelines.kubeflow.org]
-  resources: [experiments]
-  verbs: [get, list, create]
-- apiGroups: [pipelines.kubeflow.org]
-  resources: [pipelines]
-  verbs: [get, list]
+{{- /* Multi-user: PipelineRun trials call the pipeline controller with this ServiceAccount's token. */}}
+{{ include "mlplatform-lib.pipelineTrialRules" . }}
 {{- end }}
 {{- end -}}
