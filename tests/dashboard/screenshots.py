@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from tests.dashboard import data
-from tests.dashboard.browser import NoBrowser, launch, sync_playwright
+from tests.dashboard.browser import VIEWPORT, NoBrowser, launch, sync_playwright
 from tests.support.local_fixtures import start_local_platform
 
 PAGES = (  # file name, path, what to do on the page before the picture
@@ -32,6 +32,8 @@ def prepare(page, action: str | None) -> None:
         page.locator('svg.dag g.node[data-name="score"]').click()
         page.locator("#task-panel .chart.roc svg").wait_for()
         page.frame_locator("iframe.html-preview").locator("h1").wait_for()
+        # A full-page picture leaves frames outside the viewport blank: make the viewport the whole page.
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": page.evaluate("document.body.scrollHeight")})
 
 
 def photograph(platform, runs: dict[str, str], directory: Path, profile: Path) -> list[Path]:
@@ -40,6 +42,7 @@ def photograph(platform, runs: dict[str, str], directory: Path, profile: Path) -
         browser = launch(playwright, profile)
         page = browser.new_page()
         for name, path, action in PAGES:
+            page.set_viewport_size(VIEWPORT)
             page.goto(platform.url("dashboard") + path.format(**runs))
             page.wait_for_load_state("networkidle")
             prepare(page, action)
