@@ -14,12 +14,12 @@ engine, the one model behind every door:
 from __future__ import annotations
 
 import logging
-import threading
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from mlplatform.kubeapi import KubeError
+from mlplatform.kubeapi.controller import PollingController
 from mlplatform.training import status as conditions
 from mlplatform.training.engine import Engine
 from mlplatform.training.spec import FLAVOURS, GROUP, VERSION, Flavour, parse_job
@@ -29,34 +29,16 @@ log = logging.getLogger("mlplatform.training.controller")
 KEPT_METADATA = ("name", "namespace", "uid", "labels", "annotations")
 
 
-class TrainingJobController:
+class TrainingJobController(PollingController):
     def __init__(self, engine: Engine, api: client.ApiClient, namespaces: list[str] | None, interval: float = 1.0):
+        super().__init__(api, GROUP, VERSION, namespaces, interval, name="training-job-controller")
         self.engine = engine
-        self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
-        self.namespaces = namespaces  # None: every namespace
-        self.interval = interval
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="training-job-controller", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.sync()
-            except Exception:
-                log.exception("reconciling training job objects failed; retrying")
-            self._stopped.wait(self.interval)
 
     def sync(self) -> None:
         present = set()
         for flavour in FLAVOURS.values():
-            for item in self._list(flavour):
+            for item in self._list(flavour.plural):
                 present.add(item["metadata"]["uid"])
                 if not item["metadata"].get("deletionTimestamp"):
                     self._reconcile(flavour, item)
@@ -146,14 +128,3 @@ class TrainingJobController:
         except ApiException as error:
             if error.status != 404:
                 raise
-
-    def _watches(self, namespace: str) -> bool:
-        return self.namespaces is None or namespace in self.namespaces
-
-    def _list(self, flavour: Flavour) -> list[dict]:
-        if self.namespaces is None:
-            return self.custom.list_cluster_custom_object(GROUP, VERSION, flavour.plural)["items"]
-        items = []
-        for namespace in self.namespaces:
-            items.extend(self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, flavour.plural)["items"])
-        return items

@@ -81,7 +81,7 @@ def _controller(engine: Engine, watch_namespaces: str | None):
     if not watch_namespaces:
         return None
     from mlplatform.kube import api_client
+    from mlplatform.kubeapi.controller import watched_namespaces
     from mlplatform.training.controller import TrainingJobController
-    from mlplatform.tuning.controller import watched_namespaces
 
     return TrainingJobController(engine, api_client(), watched_namespaces(watch_namespaces))

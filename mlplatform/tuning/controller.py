@@ -17,12 +17,12 @@ how it tells them from experiments submitted to /api/v1, which it leaves alone.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from mlplatform.kubeapi.controller import PollingController
 from mlplatform.tuning.engine import Engine, NotFound
 from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, experiment_key, parse_experiment
 from mlplatform.tuning.status import experiment_object, timestamp, trial_object
@@ -34,28 +34,10 @@ GROUP, VERSION = API_VERSION.split("/")
 KEPT_METADATA = ("name", "namespace", "uid", "labels", "annotations")
 
 
-class ExperimentController:
+class ExperimentController(PollingController):
     def __init__(self, engine: Engine, api: client.ApiClient, namespaces: list[str] | None, interval: float = 1.0):
+        super().__init__(api, GROUP, VERSION, namespaces, interval, name="experiment-controller")
         self.engine = engine
-        self.custom = client.CustomObjectsApi(api)
-        self.namespaces = namespaces  # None: every namespace
-        self.interval = interval
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="experiment-controller", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.sync()
-            except Exception:
-                log.exception("reconciling Experiment objects failed; retrying")
-            self._stopped.wait(self.interval)
 
     # --- one pass ----------------------------------------------------------------------------------------
 
@@ -188,19 +170,6 @@ class ExperimentController:
                 if error.status != 404:
                     raise
 
-    # --- helpers ---------------------------------------------------------------------------------------------
-
-    def _watches(self, namespace: str | None) -> bool:
-        return self.namespaces is None or namespace in self.namespaces
-
-    def _list(self, plural: str) -> list[dict]:
-        if self.namespaces is None:
-            return self.custom.list_cluster_custom_object(GROUP, VERSION, plural)["items"]
-        items = []
-        for namespace in self.namespaces:
-            items.extend(self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"])
-        return items
-
 
 def _condition(item: dict, kind: str) -> dict | None:
     for condition in (item.get("status") or {}).get("conditions") or []:
@@ -212,10 +181,3 @@ def _condition(item: dict, kind: str) -> dict | None:
 def _owner(item: dict) -> dict:
     return {"apiVersion": API_VERSION, "kind": "Experiment", "name": item["metadata"]["name"],
             "uid": item["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
-
-
-def watched_namespaces(value: str | None) -> list[str] | None:
-    """`--watch-namespaces`: "a,b" -> ["a", "b"]; "*" -> None (all namespaces)."""
-    if value is None or value.strip() == "*":
-        return None
-    return [name.strip() for name in value.split(",") if name.strip()]

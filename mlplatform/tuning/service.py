@@ -126,6 +126,7 @@ def _controller(engine: Engine, watch_namespaces: str | None):
     if not watch_namespaces:
         return None
     from mlplatform.kube import api_client
-    from mlplatform.tuning.controller import ExperimentController, watched_namespaces
+    from mlplatform.kubeapi.controller import watched_namespaces
+    from mlplatform.tuning.controller import ExperimentController
 
     return ExperimentController(engine, api_client(), watched_namespaces(watch_namespaces))
