@@ -33,6 +33,9 @@ class Backend:
     def text(self, path: str) -> str:
         return self._send("GET", path).text
 
+    def content(self, path: str, params: dict | None = None) -> bytes:
+        return self._send("GET", path, params=params).content
+
     def post(self, path: str, body: dict | None = None, params: dict | None = None) -> dict | list:
         answer = self._send("POST", path, json=body if body is not None else {}, params=params)
         return answer.json() if answer.content else {}

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from mlplatform.dashboard import previews
 from mlplatform.dashboard.backends import BackendProblem
 from mlplatform.dashboard.graph import count_states, spec_graph
-from mlplatform.dashboard.viewer import pipelines, render, script_json, settings_of
+from mlplatform.dashboard.viewer import pipelines, render, script_json
 
 API = "/apis/v2beta1"
 SORTS = {"newest": "created_at desc", "oldest": "created_at asc", "name": "display_name asc",
@@ -64,7 +64,7 @@ def router() -> APIRouter:
         artifacts = [item for item in backend.get(f"{API}/runs/{run_id}/artifacts").get("artifacts", [])
                      if item["task_id"] == task_id]
         log = backend.text(f"{API}/runs/{run_id}/tasks/{task_id}/logs") if task["kind"] == "executor" else ""
-        shown = [{**item, "preview": previews.preview(item, settings_of(request))} for item in artifacts]
+        shown = [{**item, "preview": previews.preview(item, run_id, backend)} for item in artifacts]
         return render(request, "task.html", run=run, task=task, artifacts=shown, log=log)
 
     @api.post("/runs/{run_id}/{action}")

@@ -1,25 +1,27 @@
 """Artifact previews on the task panel: Metrics as a table, ClassificationMetrics as a confusion matrix and
 a ROC curve, HTML (sandboxed), Markdown, a CSV's head, or the start of a text file.
 
-Metrics come from the artifact's metadata (the KFP API answers them); file contents are read from the
-artifact's S3 URI with the S3 API, never more than PREVIEW_BYTES.
+Metrics come from the artifact's metadata (the KFP API answers them); a file's first PREVIEW_BYTES come from
+the pipeline controller's artifact content endpoint, with the viewer's token like every other call, so the
+dashboard needs no S3 credentials and sees only what its viewer may see.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
-from mlplatform.dashboard.settings import Settings
+from mlplatform.dashboard.backends import Backend, BackendProblem
 
 PREVIEW_BYTES = 64 * 1024
 CSV_ROWS = 10
 TEXT_LINES = 40
 
 
-def preview(artifact: dict, settings: Settings) -> dict:
+def preview(artifact: dict, run_id: str, backend: Backend) -> dict:
     kind = artifact.get("type", "")
     metadata = artifact.get("metadata") or {}
     if kind == "system.Metrics":
@@ -29,9 +31,9 @@ def preview(artifact: dict, settings: Settings) -> dict:
     if kind == "system.Model":
         return {"kind": "metadata", "rows": list(metadata.items())}
     try:
-        content = read_head(artifact["uri"], settings)
-    except PreviewUnavailable as problem:
-        return {"kind": "none", "reason": str(problem)}
+        content = read_head(artifact, run_id, backend)
+    except BackendProblem as problem:   # a directory artifact, an object gone from the store, S3 down
+        return {"kind": "none", "reason": f"no preview of {artifact['uri']}: {problem}"}
     return content_preview(kind, artifact["uri"], content)
 
 
@@ -71,21 +73,7 @@ def _looks_like_csv(text: str) -> bool:
     return len(lines) >= 2 and len({line.count(",") for line in lines if line}) == 1 and lines[0].count(",") > 0
 
 
-class PreviewUnavailable(Exception):
-    pass
-
-
-def read_head(uri: str, settings: Settings) -> bytes:
-    if not uri.startswith("s3://"):
-        raise PreviewUnavailable(f"no preview: {uri} is not in S3")
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from mlplatform.s3 import s3_client, split_uri
-
-    bucket, key = split_uri(uri)
-    client = s3_client(settings.s3_url, settings.s3_credentials)
-    try:
-        answer = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{PREVIEW_BYTES - 1}")
-    except (BotoCoreError, ClientError) as error:  # a missing key, a directory artifact, S3 down
-        raise PreviewUnavailable(f"no preview of {uri}: {error}") from None
-    return answer["Body"].read()
+def read_head(artifact: dict, run_id: str, backend: Backend) -> bytes:
+    path = (f"/apis/v2beta1/runs/{quote(run_id, safe='')}/tasks/{quote(artifact['task_id'], safe='')}"
+            f"/artifacts/{quote(artifact['output_name'], safe='')}/content")
+    return backend.content(path, {"max_bytes": PREVIEW_BYTES})

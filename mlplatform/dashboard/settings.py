@@ -24,8 +24,6 @@ class Settings:
     registry_url: str | None = None
     prometheus_url: str | None = None
     model_server_url: str | None = None
-    s3_url: str | None = None          # artifact previews (default: MLP_S3_ENDPOINT and boto3's credentials)
-    s3_credentials: dict | None = None
     state_dir: Path | None = None      # local mode's state: the rollout and platform pages read it
     timeout: float = 10.0              # seconds for one backend request
 
@@ -34,9 +32,7 @@ class Settings:
         endpoints = Endpoints.read(path)
         urls = {field: endpoints.url(component) for field, component in BACKENDS.items() if endpoints.has(component)}
         state_dir = endpoints.extra.get("state_dir")
-        s3_url = endpoints.url("minio") if endpoints.has("minio") else None
-        return cls(**urls, s3_url=s3_url, s3_credentials=endpoints.extra.get("s3"),
-                   state_dir=Path(state_dir) if state_dir else Path(path).parent)
+        return cls(**urls, state_dir=Path(state_dir) if state_dir else Path(path).parent)
 
     def overridden(self, **urls: str | None) -> Settings:
         """These settings with every URL that is given (not None) replacing the one here."""

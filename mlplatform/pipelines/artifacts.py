@@ -15,7 +15,6 @@ from mlplatform.errors import ConfigError
 from mlplatform.pipelines.launcher.transfer import s3_uri, upload
 from mlplatform.s3 import s3_client, split_uri
 
-
 REMOTE_SCHEMES = ("s3://", "minio://", "http://", "https://")
 IMPORTABLE = (*REMOTE_SCHEMES, "file://")
 
@@ -77,6 +76,31 @@ class ArtifactRoot:
             return Path(uri).read_text()
         except FileNotFoundError:
             return None
+
+    def holds(self, uri: str) -> bool:
+        """Whether `uri` is under this root (importers may name artifacts anywhere else)."""
+        if self.is_s3:
+            return uri.startswith(self.root + "/")
+        return not uri.startswith(REMOTE_SCHEMES) and Path(uri).resolve().is_relative_to(self.root)
+
+    def read_head(self, uri: str, max_bytes: int) -> bytes:
+        """The first `max_bytes` of the file artifact at `uri`: FileNotFoundError when nothing is there,
+        IsADirectoryError for a directory artifact."""
+        if not uri.startswith("s3://"):
+            with open(uri, "rb") as handle:
+                return handle.read(max_bytes)
+        bucket, key = split_uri(uri)
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")["Body"].read()
+        except self.s3.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "InvalidRange":   # an empty object
+                return b""
+            if code not in ("NoSuchKey", "NoSuchBucket", "404"):
+                raise
+        if self.exists(uri.rstrip("/") + "/"):
+            raise IsADirectoryError(uri)
+        raise FileNotFoundError(uri)
 
     def exists(self, uri: str) -> bool:
         """Whether an artifact (a file or a directory, locally; any object under the key, on S3) exists."""

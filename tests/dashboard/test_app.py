@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -19,6 +20,8 @@ from mlplatform.dashboard.settings import Settings
 from mlplatform.dashboard.viewer import script_json
 from mlplatform.net import free_port, wait_for_http
 from tests.dashboard.pipelines import shapes
+from tests.pipelines import pipelines as controller_pipelines
+from tests.security.multiuser import call
 from tests.support.service_process import MLP, ServiceProcess
 
 MLP_CLI = [sys.executable, "-c", "from mlplatform.cli import main; main()"]
@@ -139,3 +142,32 @@ def test_the_viewers_token_reaches_the_api_from_a_header_or_the_pasted_cookie(se
     assert other_namespace.status_code == 403
     dashboard.post("/token", data={"token": "alice-token"}, follow_redirects=False)
     assert dashboard.get("/runs?namespace=team-a").status_code == 200
+
+
+def finished_run(controller, token: str, pipeline, tmp_path, **parameters) -> dict:
+    """A run of `pipeline` in team-a, made with `token`, once it has finished."""
+    with open(controller_pipelines.compile_to(pipeline, tmp_path)) as package:
+        spec = yaml.safe_load(package)
+    experiment = call(controller, "POST", "/apis/v2beta1/experiments", token,
+                      json={"display_name": f"previews-{time.time_ns()}", "namespace": "team-a"}).json()
+    run = call(controller, "POST", "/apis/v2beta1/runs", token, json={
+        "display_name": "previews", "experiment_id": experiment["experiment_id"], "pipeline_spec": spec,
+        "runtime_config": {"parameters": parameters}}).json()
+    deadline = time.monotonic() + 120
+    while run["state"] not in ("SUCCEEDED", "FAILED", "CANCELED") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        run = call(controller, "GET", f"/apis/v2beta1/runs/{run['run_id']}", token).json()
+    assert run["state"] == "SUCCEEDED", run
+    return run
+
+
+def test_previews_come_from_the_controller_with_the_viewers_token(secured_controller, tmp_path):
+    run = finished_run(secured_controller, "alice-token", controller_pipelines.file_and_directory, tmp_path, kib=1)
+    task = next(t for t in run["run_details"]["task_details"] if t["display_name"] == "write-outputs")
+    panel = f"/runs/{run['run_id']}/tasks/{task['task_id']}"
+    dashboard = client(pipelines_url=secured_controller.url)
+    assert dashboard.get(panel).status_code == 401
+    answer = dashboard.get(panel, headers={"Authorization": "Bearer alice-token"})
+    assert answer.status_code == 200, shown(answer)
+    assert "line 0000000" in shown(answer)                     # the file artifact's head, as text
+    assert "is a directory artifact" in shown(answer)          # the folder: the controller says why

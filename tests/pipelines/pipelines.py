@@ -324,3 +324,22 @@ def containers_only(text: str = "hello pods") -> int:
     written = write_text(text=text).set_cpu_request("100m").set_memory_limit("256Mi")
     shout(source=written.outputs["out"])
     return written.outputs["length"]
+
+
+# --- a file artifact bigger than one content read, and a directory artifact -----------------------
+
+
+@dsl.component(base_image=IMAGE)
+def write_outputs(kib: int, report: Output[Dataset], folder: Output[Dataset]):
+    import os
+
+    with open(report.path, "w") as handle:
+        handle.write("".join(f"line {i:07d}\n" for i in range(kib * 1024 // 13 + 1)))
+    os.makedirs(folder.path)
+    with open(os.path.join(folder.path, "part-0.txt"), "w") as handle:
+        handle.write("part")
+
+
+@dsl.pipeline(name="file-and-directory")
+def file_and_directory(kib: int = 300):
+    write_outputs(kib=kib)

@@ -97,6 +97,7 @@ MATRIX = [
     ("POST", "/runs/{run_b}:terminate", "alice-token", 403),
     ("DELETE", "/runs/{run_b}", "alice-token", 403),
     ("GET", "/runs/{run_b}/artifacts", "alice-token", 403),
+    ("GET", "/runs/{run_b}/tasks/any-task/artifacts/any-output/content", "alice-token", 403),
     ("GET", "/pipelines/{pipe_a}", "bob-token", 403),
     ("GET", "/pipelines?namespace=team-a", "bob-token", 403),
     ("DELETE", "/pipelines/{pipe_a}", "bob-token", 403),
@@ -112,6 +113,7 @@ MATRIX = [
     ("GET", "/experiments", "alice-token", 400),                         # a list names its namespace
     ("GET", "/runs", "alice-token", 400),
     ("GET", "/runs/no-such-run", "alice-token", 404),                    # exists nowhere
+    ("GET", "/runs/{run_a}/tasks/no-such-task/artifacts/out/content", "alice-token", 404),
     ("GET", "/experiments/no-such-experiment", "alice-token", 404),
     ("GET", "/recurringruns/no-such-recurring-run", "alice-token", 404),
     ("DELETE", "/pipelines/no-such-pipeline", "alice-token", 404),

@@ -1,5 +1,7 @@
 """Runs: create (from a pipeline spec or a version reference, with runtime parameters), get with task
-details, list, terminate, retry, archive, delete; plus the artifacts of a run (contracts §8) and task logs.
+details, list, terminate, retry, archive, delete; plus the artifacts of a run (contracts §8), the head of one
+artifact's content (read with the controller's own S3 client, so no other component needs S3 credentials for
+it) and task logs.
 """
 
 from __future__ import annotations
@@ -7,7 +9,7 @@ from __future__ import annotations
 import os
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from mlplatform.auth import PIPELINE_RUNS
 from mlplatform.openapi import errors
@@ -15,10 +17,16 @@ from mlplatform.pipelines.api import bodies, shapes
 from mlplatform.pipelines.api.common import AUTH_STATUSES, PREFIX, Services, list_query
 from mlplatform.pipelines.api.pipelines import validated
 from mlplatform.pipelines.artifacts import normalized_root, root_problem
-from mlplatform.pipelines.errors import InvalidInput
+from mlplatform.pipelines.errors import FailedPrecondition, InvalidInput, NotFound
 from mlplatform.pipelines.ir.parameters import check_runtime_parameters, split_runtime_artifacts
 from mlplatform.pipelines.ir.spec import PipelineIR
-from mlplatform.pipelines.store import Run
+from mlplatform.pipelines.store import Run, Task
+
+CONTENT_MAX_BYTES = 256 * 1024   # the most of an artifact's content one request reads (its head)
+
+
+class ArtifactContent(Response):
+    media_type = "application/octet-stream"
 
 
 def router(services: Services) -> APIRouter:
@@ -105,7 +113,40 @@ def router(services: Services) -> APIRouter:
             text += engine.runner.logs(task.runner_name)
         return text
 
+    @api.get("/{run_id}/tasks/{task_id}/artifacts/{output_name}/content", response_class=ArtifactContent,
+             responses={200: {"description": "the artifact's first max_bytes bytes",
+                              "content": {ArtifactContent.media_type: {"schema": {"type": "string",
+                                                                                  "format": "binary"}}}}})
+    def artifact_content(run_id: str, task_id: str, output_name: str,
+                         max_bytes: int = Query(CONTENT_MAX_BYTES, ge=1, le=CONTENT_MAX_BYTES,
+                                                description=f"read at most this many bytes (1 to {CONTENT_MAX_BYTES})")):
+        """The head of one output artifact of a task, read from the artifact store (a file, not a directory)."""
+        run = store.get_run(run_id)
+        uri = output_uri(store.get_task(run_id, task_id), output_name)
+        return ArtifactContent(read_artifact(engine.root_of(run), uri, max_bytes))
+
     return api
+
+
+def output_uri(task: Task, output_name: str) -> str:
+    outputs = (task.outputs or {}).get("artifacts", {})
+    if not outputs.get(output_name):
+        names = ", ".join(sorted(outputs)) or "none yet"
+        raise NotFound(f"task {task.id} ({task.name}) has no output artifact {output_name!r}; its outputs: {names}")
+    return outputs[output_name][0]["uri"]
+
+
+def read_artifact(root, uri: str, max_bytes: int) -> bytes:
+    """The head of the file artifact at `uri`, which must be under the run's artifact root."""
+    if not root.holds(uri):
+        raise FailedPrecondition(f"{uri} is outside the artifact root {root.root}; only artifacts the platform "
+                                 "stored there can be read through the API")
+    try:
+        return root.read_head(uri, max_bytes)
+    except IsADirectoryError:
+        raise FailedPrecondition(f"{uri} is a directory artifact; only a file artifact's content can be read") from None
+    except FileNotFoundError:
+        raise NotFound(f"nothing is stored at {uri} in the artifact store") from None
 
 
 def new_run(services: Services, body: dict, experiment_id: str) -> Run:
