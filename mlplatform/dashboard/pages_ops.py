@@ -1,4 +1,6 @@
-"""Rollouts (the canary's weight, each step's analysis, promote and abort) and the platform's validation."""
+"""Rollouts (the canary's weight, each step's analysis, promote and abort) and the platform's validation:
+`mlp validate`'s checks on local mode's state, else the health check against the URLs the dashboard was
+given (as in a cluster)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mlplatform.dashboard import rollouts
 from mlplatform.dashboard.backends import BackendProblem
+from mlplatform.dashboard.settings import BACKENDS
 from mlplatform.dashboard.traffic import traffic_by_track
-from mlplatform.dashboard.viewer import prometheus, render, settings_of
+from mlplatform.dashboard.viewer import pipelines, prometheus, render, settings_of
 from mlplatform.errors import MlpError
 
 ACTIONS = {"promote": rollouts.promote, "abort": rollouts.abort}
@@ -40,7 +43,8 @@ def router() -> APIRouter:
 
     @api.get("/platform", response_class=HTMLResponse)
     def platform(request: Request):
-        report = _call(validate, state_dir(request, "the platform page"))
+        directory = settings_of(request).state_dir
+        report = _call(validate, directory) if directory else _call(health, backend_urls(request))
         return render(request, "platform.html", title="Platform", report=report.to_dict())
 
     return api
@@ -65,6 +69,30 @@ def _call(function, *args):
         return function(*args)
     except MlpError as error:
         raise BackendProblem(str(error), 400 if error.exit_code == 2 else 502) from None
+
+
+def backend_urls(request: Request) -> dict[str, str]:
+    """The component -> URL of every backend the dashboard was given (the --*-url flags)."""
+    settings = settings_of(request)
+    urls = {component: getattr(settings, field) for field, component in BACKENDS.items() if getattr(settings, field)}
+    if "pipeline-controller" in urls:
+        urls["pipeline-controller"] = pipelines(request).url   # the controller the dashboard is mounted in
+    if not urls:
+        raise BackendProblem("the platform page needs local mode's state (--endpoints <state-dir>/endpoints.json) "
+                             "or at least one backend (--pipelines-url, --tuning-url, --registry-url, "
+                             "--prometheus-url, --model-server-url)", 503)
+    return urls
+
+
+def health(urls: dict[str, str]):
+    """`mlp validate`'s health check against `urls`: what the platform page shows without local mode's state."""
+    from mlplatform.checks.base import CheckContext
+    from mlplatform.checks.runner import load_checks, run_checks
+    from mlplatform.endpoints import Endpoints
+    from mlplatform.hooks.config import HookConfig
+
+    context = CheckContext(config=HookConfig(Endpoints(services=urls, platform="kubernetes")), timeout=10.0)
+    return run_checks(context, load_checks(("health",)), title="health: the dashboard's backends")
 
 
 def validate(directory):

@@ -3,6 +3,7 @@ to a pipeline controller in multi-user mode, and the DAG of compiled pipelines."
 
 from __future__ import annotations
 
+import contextlib
 import html
 import subprocess
 import sys
@@ -36,20 +37,29 @@ def shown(answer) -> str:
     return html.unescape(answer.text)
 
 
-def test_serve_dashboard_answers_its_probes_and_names_what_is_not_configured(tmp_path):
+@contextlib.contextmanager
+def served_dashboard(tmp_path, *flags: str):
+    """`mlp serve dashboard` with `flags` on a free port, ready; yields its URL."""
     port = free_port()
-    process = subprocess.Popen([str(MLP), "serve", "dashboard", "--port", str(port)], cwd=tmp_path,
+    process = subprocess.Popen([str(MLP), "serve", "dashboard", "--port", str(port), *flags], cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{url}/readyz", timeout=60, what="mlp serve dashboard", alive=lambda: process.poll() is None)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_dashboard_answers_its_probes_and_names_what_is_not_configured(tmp_path):
+    with served_dashboard(tmp_path) as url:
         assert requests.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
         page = requests.get(f"{url}/experiments", timeout=5)
         assert page.status_code == 503
         assert "the tuning service is not configured (start the dashboard with --tuning-url URL)" in shown(page)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        page = requests.get(f"{url}/platform", timeout=5)
+        assert page.status_code == 503 and "or at least one backend (--pipelines-url" in shown(page)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -171,3 +181,15 @@ def test_previews_come_from_the_controller_with_the_viewers_token(secured_contro
     assert answer.status_code == 200, shown(answer)
     assert "line 0000000" in shown(answer)                     # the file artifact's head, as text
     assert "is a directory artifact" in shown(answer)          # the folder: the controller says why
+
+
+def test_the_platform_page_checks_the_backends_it_was_given_without_local_state(secured_controller, tmp_path):
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with served_dashboard(tmp_path, "--pipelines-url", secured_controller.url, "--tuning-url", nobody) as url:
+        page = requests.get(f"{url}/platform", timeout=30)
+    assert page.status_code == 200, shown(page)
+    rows = {row.split("</td>")[0]: row for row in page.text.split("<tr><td>")[1:]}
+    assert set(rows) == {"pipeline-controller", "tuning-service"}
+    assert "passed" in rows["pipeline-controller"] and f"GET {secured_controller.url}/readyz: 200" in rows[
+        "pipeline-controller"]
+    assert "failed" in rows["tuning-service"] and f"GET {nobody}/readyz: connection refused" in rows["tuning-service"]
