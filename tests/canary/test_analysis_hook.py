@@ -15,7 +15,11 @@ from mlplatform.serving.traffic import Traffic
 from tests.support.faulty_runtime import IMPLEMENTATION, save_faulty_model
 from tests.support.local_fixtures import inference_request, mlp, save_iris_model
 
-ANALYSIS = {"intervalSeconds": 2, "iterations": 3, "failureLimit": 1, "minRequests": 20}
+# Latency limits wider than the defaults (p99 at most 1.5x the stable's): these tests are about exit codes, reports
+# and tags, and on a busy machine (another pytest-xdist worker, other jobs) a healthy canary's p99 can be 2-4x the
+# stable's in two checks of three.
+ANALYSIS = {"intervalSeconds": 2, "iterations": 3, "failureLimit": 1, "minRequests": 20,
+            "maxLatencyRatio": 5, "maxLatencyP99Seconds": 1}
 RATE = 100
 # Real traffic and Prometheus: under pytest-xdist, never beside another "canary-timing" test (tests/README.md).
 TIMING = pytest.mark.xdist_group("canary-timing")

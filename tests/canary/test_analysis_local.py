@@ -70,8 +70,11 @@ def assert_detected(report, started: float, what: str) -> None:
 def test_a_healthy_canary_passes(platform, tmp_path):
     serve_canary(platform, tmp_path)
     lines: list[str] = []
+    # Every check must pass: latency limits wider than the defaults (p99 at most 1.5x the stable's), which a
+    # healthy canary's p99 can exceed in one check on a busy machine (another pytest-xdist worker, other jobs).
+    settings = AnalysisSettings.from_values({**SETTINGS_VALUES, "maxLatencyRatio": 5, "maxLatencyP99Seconds": 1})
     with traffic(platform) as load:
-        report = analyse(platform.url("prometheus"), SETTINGS, progress=lines.append)
+        report = analyse(platform.url("prometheus"), settings, progress=lines.append)
     print("\n".join(lines))
     assert report.passed, "\n".join(lines)
     assert len(report.checks) == SETTINGS.iterations

@@ -11,7 +11,7 @@ import pytest
 from mlplatform.demo.cli import DISTRIBUTED_STEP, STEPS
 
 # The demo rolls a canary out under traffic: under pytest-xdist, never beside another "canary-timing" test.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("canary-timing")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]   # a whole demo: see tests/README.md
 
 
 def test_the_distributed_demo_trains_the_ddp_variant_then_tells_the_story_as_before(tmp_path):
