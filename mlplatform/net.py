@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import time
@@ -21,13 +22,25 @@ def free_port(host: str = "127.0.0.1") -> int:
     It is drawn from below the kernel's ephemeral range: a port the OS picks (bind to 0) is one that any
     outgoing connection may take before the server that was given it binds it.
     """
-    low = _ephemeral_range()[0]
+    start, end = _port_span()
     for _ in range(100):
-        port = random.randrange(max(1024, low - 12000), low)
+        port = random.randrange(start, end)
         if port not in _handed_out and _bindable(host, port):
             _handed_out.add(port)
             return port
-    raise DependencyError(f"no free TCP port on {host} below {low} after 100 tries")
+    raise DependencyError(f"no free TCP port on {host} in {start}-{end - 1} after 100 tries")
+
+
+def _port_span() -> tuple[int, int]:
+    """The 12,000 ports below the ephemeral range, or slice I of N of them when MLP_PORT_SLICE is "I/N".
+
+    Parallel test workers set their own slice (tests/conftest.py) and the processes they start inherit it,
+    so two workers never hand out the same port between its check and its bind."""
+    low = _ephemeral_range()[0]
+    start, end = max(1024, low - 12000), low
+    index, _, count = os.environ.get("MLP_PORT_SLICE", "0/1").partition("/")
+    width = (end - start) // int(count)
+    return start + int(index) * width, start + (int(index) + 1) * width
 
 
 def _ephemeral_range() -> tuple[int, int]:

@@ -109,6 +109,7 @@ class _XdistGroupIds:
 
 
 def pytest_configure(config):
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):   # "gw0", "gw1", ...
         config.pluginmanager.register(_XdistGroupIds(), "mlp-xdist-group-ids")
+        os.environ["MLP_PORT_SLICE"] = f"{worker.removeprefix('gw')}/{os.environ['PYTEST_XDIST_WORKER_COUNT']}"
 
