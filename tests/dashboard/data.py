@@ -1,6 +1,7 @@
-"""What the dashboard shows, made through the platform's public APIs: runs (kfp.Client), a tuning
-experiment (the tuning REST API, Katib YAML), registered models with aliases (MLflow) and a canary rollout
-held at its last step (`mlp canary rollout --local`) under real traffic. Tests and `make screenshots` use `fill`."""
+"""What the dashboard shows, made through the platform's public APIs: runs (kfp.Client), two tuning
+experiments, one with median stopping (the tuning REST API, Katib YAML), registered models with aliases
+(MLflow) and a canary rollout held at its last step (`mlp canary rollout --local`) under real traffic. Tests
+and `make screenshots` use `fill`."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from mlplatform.serving.traffic import Traffic
 from tests.dashboard.pipelines import scoring, shapes
 from tests.support.local_fixtures import inference_request, save_iris_model
 from tests.tuning.helpers import BRANIN, katib_yaml
+from tests.tuning.test_early_stopping import MEDIAN_STOP
 
 MODEL = "iris"
 ANALYSIS = {"intervalSeconds": 2, "iterations": 3, "failureLimit": 1, "minRequests": 5,
             "minSuccessRate": 0.95, "maxLatencyP99Seconds": 1.0, "maxLatencyRatio": 5}
+EARLY_STOPPING = "median-stop"   # Katib's medianstop example (tests/tuning): some of its 8 trials stop early
 FINISHED = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
 
 
@@ -48,17 +51,22 @@ def fill(platform, workdir: Path) -> dict[str, str]:
     (judged on latency) starts once they are done. Returns the run ids by name."""
     made = {"scoring": submit(platform, scoring, rows=12), "shapes": submit(platform, shapes)}
     start_experiment(platform)
+    post_experiment(platform, katib_yaml(MEDIAN_STOP))
     models(platform, workdir / "models")
     for run_id in made.values():
         wait_for_run(platform, run_id)
     wait_for_experiment(platform)
+    wait_for_experiment(platform, EARLY_STOPPING)
     canary(platform)
     return made
 
 
 def start_experiment(platform, name: str = "branin", trials: int = 6) -> None:
     """A random-search experiment of `trials` trials (Katib's Branin example)."""
-    body = katib_yaml(BRANIN, name=name, algorithm="random", trials=trials, settings="")
+    post_experiment(platform, katib_yaml(BRANIN, name=name, algorithm="random", trials=trials, settings=""))
+
+
+def post_experiment(platform, body: str) -> None:
     url = f"{platform.url('tuning-service')}/api/v1/experiments"
     answer = requests.post(url, data=body.encode(), headers={"Content-Type": "application/yaml"}, timeout=30)
     assert answer.status_code == 201, answer.text

@@ -47,6 +47,19 @@ def wait(seconds: float) -> float:
     return seconds
 
 
+@dsl.component(base_image=IMAGE)
+def fail_first(marker: str, seconds: float) -> str:
+    """Fails while `marker` is missing (and leaves it behind); once it exists, waits `seconds` and succeeds."""
+    import os
+    import time
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("first attempt fails; a retry succeeds")
+    time.sleep(seconds)
+    return "retried"
+
+
 @dsl.pipeline(name="scoring")
 def scoring(rows: int = 8):
     table = make_table(rows=rows)
@@ -67,3 +80,9 @@ def shapes(rows: int = 4, fail: bool = True):
 def slow_chain(seconds: float = 3.0):
     first = wait(seconds=seconds)
     wait(seconds=seconds).after(first)
+
+
+@dsl.pipeline(name="fails-once")
+def fails_once(marker: str, seconds: float = 3.0):
+    """Fails on its first run; Retry runs it again and it succeeds (no retry policy: the run itself fails)."""
+    fail_first(marker=marker, seconds=seconds).set_caching_options(False)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from mlplatform.serving.traffic import Traffic
 from tests.dashboard import data
-from tests.dashboard.pipelines import slow_chain
+from tests.dashboard.pipelines import fails_once, slow_chain
 from tests.support.local_fixtures import inference_request, start_local_platform
 
 pytestmark = pytest.mark.slow
@@ -198,3 +198,106 @@ def test_terminate_from_the_run_page(platform, page):
     page.get_by_role("button", name="Terminate").click()
     expect(page.locator("#run-state")).to_have_text(re.compile("CANCEL"), timeout=30_000)
     assert data.wait_for_run(platform, run_id, timeout=60)["state"] == "CANCELED"
+
+
+def test_retry_from_the_run_page_runs_the_failed_task_again_live(platform, page, tmp_path):
+    run_id = data.submit(platform, fails_once, marker=str(tmp_path / "failed-once"), seconds=3.0)
+    assert data.wait_for_run(platform, run_id)["state"] == "FAILED"
+    page.goto(dashboard(platform, f"/runs/{run_id}"))
+    expect(page.locator("svg.dag g.node")).to_have_count(1)
+    assert dag_nodes(page) == {"fail-first": "FAILED"}
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator("#run-state")).to_have_text("RUNNING")   # the retried run's page, polling
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator('svg.dag g.node[data-state="SUCCEEDED"]')).to_have_count(1, timeout=60_000)
+    expect(page.locator("#run-state")).to_have_text("SUCCEEDED")
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded to show the new state"
+    assert data.wait_for_run(platform, run_id, timeout=10)["state"] == "SUCCEEDED"
+
+
+def test_early_stopped_trials_are_marked_in_the_table_the_plot_and_the_summary(platform, page):
+    page.goto(dashboard(platform, f"/experiments/{data.EARLY_STOPPING}?namespace=kubeflow"))
+    rows = page.locator("table.trials tbody tr")
+    stopped = rows.filter(has_text="EarlyStopped")
+    count = stopped.count()
+    assert 0 < count < rows.count()
+    expect(stopped.filter(has_text="⏹")).to_have_count(count)
+    expect(rows.filter(has_text="⏹")).to_have_count(count)
+    expect(page.locator("p.meta")).to_contain_text(f"{count} early-stopped")
+    expect(page.locator("#objective-chart svg")).to_be_visible()
+    series = page.evaluate("Object.fromEntries(echarts.getInstanceByDom(document.getElementById('objective-chart'))"
+                           ".getOption().series.map((s) => [s.name, s.data.length]))")
+    assert series["early-stopped"] == count, series
+    assert series["trial"] == rows.count() - count, series
+    expect(page.locator("#objective-chart")).to_contain_text("early-stopped")   # in the legend
+
+
+def test_abort_from_the_button_after_a_confirmation(platform, page):
+    held = platform.values()["modelServer"]
+    held["canary"] = {**held["canary"], "enabled": True, "weight": 30,
+                      "models": [{"name": data.MODEL, "uri": f"models:/{data.MODEL}/1"}]}
+    platform.apply({"modelServer": held})   # a canary held at 30 %, as a rollout leaves it
+    page.goto(dashboard(platform, "/rollouts"))
+    expect(page.locator("#weight")).to_have_text("30%")
+    page.get_by_role("link", name="Abort…").click()
+    expect(page.locator("h1")).to_have_text("Abort the canary?")
+    assert platform.values()["modelServer"]["canary"]["weight"] == 30   # nothing happens before the confirmation
+    page.get_by_role("button", name="Yes, abort").click()
+    expect(page.locator(".done")).to_contain_text("aborted")
+    expect(page.locator("#weight")).to_have_text("0%")
+    canary = platform.values()["modelServer"]["canary"]
+    assert canary["enabled"] is False and canary["weight"] == 0 and not canary["models"]
+    assert platform.values()["modelServer"]["models"] == held["models"]   # stable keeps what it served
+
+
+# The WCAG contrast ratio of an element's colour (or its outline's) against the first opaque background
+# behind it.
+CONTRAST = r"""([element, what]) => {
+  const channels = (colour) => colour.match(/[\d.]+/g).map(Number);
+  const opaque = (node) => (channels(getComputedStyle(node).backgroundColor)[3] ?? 1) > 0;
+  const luminance = (colour) => channels(colour).slice(0, 3).map((v) => v / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let behind = what === "outline" ? element.parentElement : element;
+  while (behind && !opaque(behind)) behind = behind.parentElement;
+  const style = getComputedStyle(element);
+  const [a, b] = [luminance(what === "outline" ? style.outlineColor : style.color),
+                  luminance(behind ? getComputedStyle(behind).backgroundColor : "rgb(255, 255, 255)")];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def contrast(page, selector: str, what: str = "text") -> list[float]:
+    return [node.evaluate(f"(element) => ({CONTRAST})([element, {what!r}])") for node in page.locator(selector).all()]
+
+
+def tab_to(page, label: str, presses: int = 15):
+    """Press Tab until the focused element reads `label`; returns it."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == label:
+            return page.locator("*:focus")
+    raise AssertionError(f"{presses} Tab presses did not reach {label!r}")
+
+
+def test_every_page_is_reachable_from_the_nav_with_tab_and_enter_with_a_visible_focus(platform, page):
+    page.goto(dashboard(platform, "/runs"))
+    for label, path in (("Pipelines", "/pipelines"), ("Experiments", "/experiments"), ("Models", "/models"),
+                        ("Rollouts", "/rollouts"), ("Platform", "/platform"), ("Token", "/token"), ("Runs", "/runs")):
+        link = tab_to(page, label)
+        assert link.evaluate("(e) => getComputedStyle(e).outlineStyle") != "none", label
+        assert link.evaluate("(e) => parseFloat(getComputedStyle(e).outlineWidth)") >= 2, label
+        assert min(contrast(page, "*:focus", "outline")) >= 3, f"{label}: the focus outline is hard to see"
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(f"{path}$"))
+        expect(page.locator("main h1")).to_be_visible()
+    page.goto(dashboard(platform, f"/runs/{platform.runs['shapes']}"))
+    tab_to(page, "Retry")
+    assert min(contrast(page, "*:focus", "outline")) >= 3, "the focus outline in the page is hard to see"
+
+
+def test_text_keeps_a_contrast_of_4_5_to_1(platform, page):
+    page.goto(dashboard(platform, f"/runs/{platform.runs['shapes']}"))
+    for selector in ("body", "header.top nav a", "header.top .brand", "p.meta", "p.hint", "main .state", "button"):
+        ratios = contrast(page, selector)
+        assert ratios and min(ratios) >= 4.5, f"{selector}: {ratios}"

@@ -211,27 +211,31 @@
     parallelChart(document.getElementById("parallel-chart"), data);
   }
 
-  const STATE_SYMBOL = { EarlyStopped: "triangle", Failed: "diamond" };
+  // Early-stopped trials are their own series (orange triangles, named in the legend), drawn only when there are some.
   function objectiveChart(element, data) {
     const better = data.goal === "minimize" ? Math.min : Math.max;
     let best = null;
-    const points = [], bestLine = [];
+    const points = [], stopped = [], bestLine = [];
     data.trials.forEach((trial, index) => {
       if (trial.objective === null || trial.objective === undefined) return;
       best = best === null ? trial.objective : better(best, trial.objective);
-      points.push({ value: [index + 1, trial.objective], name: trial.name, symbol: STATE_SYMBOL[trial.state] || "circle",
-                    itemStyle: trial.state === "EarlyStopped" ? { color: "#b45309" } : undefined });
+      const point = { value: [index + 1, trial.objective], name: trial.name };
+      if (trial.state === "EarlyStopped") stopped.push(point);
+      else points.push(trial.state === "Failed" ? Object.assign(point, { symbol: "diamond" }) : point);
       bestLine.push([index + 1, best]);
     });
+    const series = [{ type: "scatter", name: "trial", symbolSize: 11, data: points },
+                    { type: "line", name: "best so far", step: "end", showSymbol: false, data: bestLine }];
+    if (stopped.length) series.push({ type: "scatter", name: "early-stopped", symbol: "triangle", symbolSize: 13,
+                                      itemStyle: { color: "#b45309" }, data: stopped });
     chart(element, {
       tooltip: { formatter: (p) => `${p.name || "best so far"}: ${p.value[1]}` },
-      legend: { data: ["trial", "best so far"], bottom: 0 }, grid: { left: 55, right: 20, top: 20, bottom: 60 },
+      legend: { data: series.map((s) => s.name), bottom: 0 }, grid: { left: 55, right: 20, top: 20, bottom: 60 },
       xAxis: { type: "value", name: "trial", nameLocation: "middle", nameGap: 25, minInterval: 1 },
       yAxis: { type: "value", name: data.metric, scale: true },
-      series: [{ type: "scatter", name: "trial", symbolSize: 11, data: points },
-               { type: "line", name: "best so far", step: "end", showSymbol: false, data: bestLine }],
+      series,
     });
-    element.dataset.points = String(points.length);
+    element.dataset.points = String(points.length + stopped.length);
   }
 
   function parallelChart(element, data) {
