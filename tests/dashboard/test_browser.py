@@ -230,6 +230,8 @@ def test_early_stopped_trials_are_marked_in_the_table_the_plot_and_the_summary(p
     assert series["early-stopped"] == count, series
     assert series["trial"] == rows.count() - count, series
     expect(page.locator("#objective-chart")).to_contain_text("early-stopped")   # in the legend
+    page.goto(dashboard(platform, "/experiments"))
+    expect(page.locator("tr", has_text=data.EARLY_STOPPING)).to_contain_text(f"{count} early-stopped")
 
 
 def test_abort_from_the_button_after_a_confirmation(platform, page):
