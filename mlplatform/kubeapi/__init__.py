@@ -13,6 +13,10 @@ A service describes each resource with a `Resource` (resource.py): the one door 
 are generic, so the tuning service (Experiments, Trials, Suggestions) and the training operator
 (PyTorchJob, TFJob) share them. Errors are Kubernetes `Status` objects, so the kubernetes client raises
 `ApiException` with the code and reason a real API server would give.
+
+kubectl also reads what a Resource describes: the discovery documents (/api, /apis, each group version's
+APIResourceList, /version) and the OpenAPI v3 `kubectl apply` checks (discovery.py), and `kubectl get`'s
+Tables of its `printer_columns` (table.py).
 """
 
 from mlplatform.kubeapi.errors import (

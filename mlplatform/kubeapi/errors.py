@@ -19,7 +19,7 @@ class KubeError(Exception):
         if kind:
             details["kind"] = kind
         if self.causes:
-            details["causes"] = [{"message": cause} for cause in self.causes]
+            details["causes"] = [_cause(cause) for cause in self.causes]
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -30,6 +30,14 @@ class KubeError(Exception):
             "details": details,
             "code": self.code,
         }
+
+
+def _cause(text: str) -> dict:
+    """`spec.x: cannot be changed` -> field spec.x, as kubectl prints it ("The Experiment "e" is invalid: spec.x: ...")."""
+    field, separator, message = text.partition(": ")
+    if separator and field and " " not in field:
+        return {"field": field, "message": message}
+    return {"message": text}
 
 
 class BadRequest(KubeError):

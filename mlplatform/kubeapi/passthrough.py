@@ -5,10 +5,12 @@ context. In a cluster the API server routes each group to its CRDs; in local mod
 kubeconfig's server and forwards the paths another service owns, unchanged and streamed (watches and
 followed logs pass through as they come):
 
-    add_passthrough(app, "http://127.0.0.1:8686", ("/apis/kubeflow.org/v1/", "/api/v1/namespaces/"))
+    add_passthrough(app, "http://127.0.0.1:8686", ("/apis/kubeflow.org/v1/", "/api/v1/namespaces/", "/api/v1"))
 
-Exact paths (a prefix without its trailing slash: the group version's discovery document) are forwarded
-too. When the other service does not answer, the client gets a 503 Status naming it.
+A prefix ending in "/" forwards the paths below it and the path without its slash (the group version's
+discovery document); one without forwards that exact path (core v1's discovery document). /api, /apis and
+/openapi/v3 list the other service's groups and versions with this one's (mlplatform.kubeapi.discovery),
+so kubectl finds them. When the other service does not answer, the client gets a 503 Status naming it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from mlplatform.kubeapi.discovery import discovery_of
 from mlplatform.kubeapi.errors import KubeError
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -46,7 +49,16 @@ def add_passthrough(app: FastAPI, upstream: str, prefixes: tuple[str, ...]) -> N
         return StreamingResponse(answer.aiter_raw(), status_code=answer.status_code, headers=headers,
                                  background=BackgroundTask(answer.aclose))
 
+    async def discovery_document(path: str, request: Request) -> dict | None:
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+        try:
+            answer = await client.get(path, headers=headers, timeout=5.0)
+            return answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    discovery_of(app).add_upstream(discovery_document)
     for prefix in prefixes:
-        app.add_api_route(prefix + "{path:path}", forward, methods=METHODS, include_in_schema=False)
+        app.add_api_route(prefix.rstrip("/"), forward, methods=METHODS, include_in_schema=False)
         if prefix.endswith("/"):
-            app.add_api_route(prefix.rstrip("/"), forward, methods=METHODS, include_in_schema=False)
+            app.add_api_route(prefix + "{path:path}", forward, methods=METHODS, include_in_schema=False)

@@ -15,6 +15,8 @@ class Resource:
     version: str
     kind: str
     plural: str
+    short_names: tuple[str, ...] = ()       # discovery: `kubectl get <short name>`
+    printer_columns: tuple[dict, ...] = ()  # `kubectl get`'s columns after Name: the CRD's additionalPrinterColumns
 
     @property
     def list_kind(self) -> str:

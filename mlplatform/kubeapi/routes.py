@@ -11,10 +11,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlplatform import inputs
+from mlplatform.kubeapi.discovery import discovery_of, resource_entries
 from mlplatform.kubeapi.errors import BadRequest, Conflict, KubeError
 from mlplatform.kubeapi.patch import apply_patch
 from mlplatform.kubeapi.resource import Resource
 from mlplatform.kubeapi.selectors import field_values, matcher
+from mlplatform.kubeapi.table import table, wants_table
 from mlplatform.kubeapi.versions import ResourceVersions
 from mlplatform.kubeapi.watch import DEFAULT_TIMEOUT_SECONDS, watch_events
 
@@ -40,29 +42,9 @@ def add_resource_routes(app: FastAPI, resources: list[Resource], versions: Resou
     versions = versions or ResourceVersions()
     for resource in resources:
         _Routes(resource, versions, access).add_to(app)
-    for group_version in {(r.group, r.version) for r in resources}:
-        _add_discovery(app, *group_version, [r for r in resources if (r.group, r.version) == group_version],
-                       access.dependencies if access else None)
-
-
-def _add_discovery(app: FastAPI, group: str, version: str, resources: list[Resource], dependencies=None) -> None:
-    @app.get(f"/apis/{group}/{version}", include_in_schema=False, dependencies=dependencies)
-    def discovery():
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}",
-            "resources": [
-                entry
-                for r in resources
-                for entry in (
-                    {"name": r.plural, "singularName": r.kind.lower(), "namespaced": True, "kind": r.kind,
-                     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-                    {"name": f"{r.plural}/status", "singularName": "", "namespaced": True, "kind": r.kind,
-                     "verbs": ["get", "patch", "update"]},
-                )
-            ],
-        }
+    discovery = discovery_of(app, access.dependencies if access else None)
+    for resource in resources:
+        discovery.add(resource.group, resource.version, resource_entries(resource))
 
 
 class _Routes:
@@ -99,29 +81,29 @@ class _Routes:
     async def create(self, namespace: str, request: Request):
         return await self._answer(self._create, namespace, await self._body(request), status=201)
 
-    async def get(self, namespace: str, name: str):
-        return await self._answer(self._stamped, self.resource.get, namespace, name)
+    async def get(self, namespace: str, name: str, request: Request):
+        return await self._answer(self._printed(request, self._stamped), self.resource.get, namespace, name, name=name)
 
     async def replace(self, namespace: str, name: str, request: Request):
         body = await self._body(request)
-        return await self._answer(self._replace, namespace, name, body, self.resource.update)
+        return await self._answer(self._replace, namespace, name, body, self.resource.update, name=name)
 
     async def replace_status(self, namespace: str, name: str, request: Request):
         body = await self._body(request)
-        return await self._answer(self._replace, namespace, name, body, self.resource.update_status)
+        return await self._answer(self._replace, namespace, name, body, self.resource.update_status, name=name)
 
     async def patch(self, namespace: str, name: str, request: Request):
         body = await self._body(request)
         kind = request.headers.get("content-type", "")
-        return await self._answer(self._patch, namespace, name, kind, body, self.resource.update)
+        return await self._answer(self._patch, namespace, name, kind, body, self.resource.update, name=name)
 
     async def patch_status(self, namespace: str, name: str, request: Request):
         body = await self._body(request)
         kind = request.headers.get("content-type", "")
-        return await self._answer(self._patch, namespace, name, kind, body, self.resource.update_status)
+        return await self._answer(self._patch, namespace, name, kind, body, self.resource.update_status, name=name)
 
     async def delete(self, namespace: str, name: str):
-        return await self._answer(self._delete, namespace, name)
+        return await self._answer(self._delete, namespace, name, name=name)
 
     # --- doing them ----------------------------------------------------------------------------------
 
@@ -134,7 +116,19 @@ class _Routes:
                 return self._watch(namespace, labels, fields, query)
         except KubeError as error:
             return self._error(error)
-        return await self._answer(self._listing, namespace, labels, fields)
+        return await self._answer(self._printed(request, self._listing), namespace, labels, fields)
+
+    def _printed(self, request: Request, method: Callable) -> Callable:
+        """`method`'s object or list, or as `kubectl get` asks for it: a Table of its printer columns."""
+        if not wants_table(request):
+            return method
+
+        def printed(*args) -> dict:
+            answer = method(*args)
+            items = answer.get("items", [answer])
+            return table(self.resource.printer_columns, items, answer["metadata"].get("resourceVersion", ""))
+
+        return printed
 
     def _scoped(self, request: Request, namespace: str | None, fields: Callable) -> Callable:
         """Across namespaces in multi-user mode: only the namespaces the user may list."""
@@ -242,17 +236,20 @@ class _Routes:
         except inputs.InputRejected as error:
             return _Rejected(error)
 
-    async def _answer(self, method: Callable, *args, status: int = 200):
+    async def _answer(self, method: Callable, *args, status: int = 200, name: str | None = None):
         rejected = next((arg for arg in args if isinstance(arg, _Rejected)), None)
         if rejected is not None:
-            return self._error(rejected)
+            return self._error(rejected, name)
         try:
             return JSONResponse(await run_in_threadpool(method, *args), status_code=status)
         except KubeError as error:
-            return self._error(error)
+            return self._error(error, name)
 
     def _error(self, error: KubeError, name: str | None = None) -> JSONResponse:
-        return JSONResponse(error.status(self.resource.plural, name), status_code=error.code)
+        """kubectl names the object from the details: `The experiments.kubeflow.org "e" is invalid: ...`."""
+        status = error.status(self.resource.plural, name)
+        status["details"]["group"] = self.resource.group
+        return JSONResponse(status, status_code=error.code)
 
 
 def _integer(value: str | None, what: str) -> int | None:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlplatform import kubeapi
+from mlplatform.kubeapi.discovery import discovery_of
 from mlplatform.kubeapi.selectors import matcher
 from mlplatform.training.engine import Engine
 from mlplatform.training.local import HOST, LocalReplicas
@@ -31,6 +32,13 @@ from mlplatform.training.store import JobRecord
 from mlplatform.training.topology import Replica, default_container, labels, replicas
 
 FOLLOW_POLL_SECONDS = 0.2
+CORE_RESOURCES = [   # discovery: what kubectl may ask of core v1 here
+    {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "verbs": ["get", "list"],
+     "shortNames": ["po"]},
+    {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
+    {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event", "verbs": ["list"],
+     "shortNames": ["ev"]},
+]
 
 
 class LocalPods:
@@ -109,6 +117,7 @@ def add_pod_routes(app: FastAPI, pods: LocalPods, access=None) -> None:
     """`access` (multi-user mode, mlplatform.training.access): guards every path."""
     base = "/api/v1/namespaces/{namespace}/pods"
     options = {"include_in_schema": False, "dependencies": access.dependencies if access else None}
+    discovery_of(app, options["dependencies"]).add("", "v1", CORE_RESOURCES)
 
     @app.get(base, **options)
     async def list_pods(namespace: str, labelSelector: str | None = None):

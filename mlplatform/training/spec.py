@@ -17,7 +17,7 @@ from mlplatform.kubeapi.errors import BadRequest, Invalid
 GROUP, VERSION = "kubeflow.org", "v1"
 API_VERSION = f"{GROUP}/{VERSION}"
 # The Kubernetes API paths the operator answers in local mode (the jobs, and core/v1 pods and their logs).
-KUBE_API_PATHS = (f"/apis/{GROUP}/{VERSION}/", "/api/v1/namespaces/")
+KUBE_API_PATHS = (f"/apis/{GROUP}/{VERSION}/", "/api/v1/namespaces/", "/api/v1")
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 RESTART_POLICIES = ("Always", "OnFailure", "Never", "ExitCode")
 CLEAN_POD_POLICIES = ("All", "Running", "None")

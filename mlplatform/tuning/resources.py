@@ -8,13 +8,23 @@ object carries the namespace of its Experiment, as it would in a cluster.
 
 from __future__ import annotations
 
+import copy
+
 from mlplatform import kubeapi
 from mlplatform.tuning import engine as tuning_engine
 from mlplatform.tuning.spec import API_VERSION, COUNT_FIELDS, SpecError, experiment_key, parse_experiment
-from mlplatform.tuning.status import experiment_object, trial_object
+from mlplatform.tuning.status import experiment_object, timestamp, trial_object
 from mlplatform.tuning.store import ExperimentExists
 
 GROUP, VERSION = API_VERSION.split("/")
+
+
+def _column(name: str, kind: str, json_path: str, priority: int = 0) -> dict:
+    """A printer column for `kubectl get`, as the CRD in charts/tuning-service/crds/ declares it."""
+    return {"name": name, "type": kind, "jsonPath": json_path, "priority": priority}
+
+
+_AGE = _column("Age", "date", ".metadata.creationTimestamp")
 
 
 class _TuningResource(kubeapi.Resource):
@@ -44,6 +54,10 @@ class _TuningResource(kubeapi.Resource):
 
 class Experiments(_TuningResource):
     kind, plural = "Experiment", "experiments"
+    printer_columns = (_column("Type", "string", ".status.conditions[-1:].type"),
+                       _column("Status", "string", ".status.conditions[-1:].status"),
+                       _column("Trials", "integer", ".status.trials"),
+                       _column("Best", "string", ".status.currentOptimalTrial.bestTrialName", priority=1), _AGE)
 
     def list(self, namespace):
         return [
@@ -70,7 +84,7 @@ class Experiments(_TuningResource):
 
     def update(self, namespace, name, body):
         record, _ = self._experiment(namespace, name)
-        wanted, current = body.get("spec") or {}, record.manifest["spec"]
+        wanted, current = _defaulted(body), record.manifest["spec"]
         changed = sorted(key for key in {*wanted, *current} if wanted.get(key) != current.get(key))
         fixed = [key for key in changed if key not in COUNT_FIELDS]
         if fixed:
@@ -93,8 +107,19 @@ class Experiments(_TuningResource):
             raise kubeapi.NotFound(f'experiments.{GROUP} "{name}" not found') from None
 
 
+def _defaulted(body: dict) -> dict:
+    """The spec with Katib's defaults filled in, as it is stored: `kubectl apply` of the same file again
+    (a merge patch that replaces lists such as spec.parameters) then changes nothing."""
+    try:
+        return parse_experiment(copy.deepcopy(body)).manifest["spec"]
+    except SpecError:
+        return body.get("spec") or {}
+
+
 class Trials(_TuningResource):
     kind, plural = "Trial", "trials"
+    printer_columns = (_column("Type", "string", ".status.conditions[-1:].type"),
+                       _column("Status", "string", ".status.conditions[-1:].status"), _AGE)
 
     def list(self, namespace):
         return [
@@ -123,6 +148,8 @@ class Suggestions(_TuningResource):
     """Katib's Suggestion: one per Experiment, named after it, listing what the algorithm suggested."""
 
     kind, plural = "Suggestion", "suggestions"
+    printer_columns = (_column("Requested", "integer", ".spec.requests"),
+                       _column("Assigned", "integer", ".status.suggestionCount"), _AGE)
 
     def list(self, namespace):
         return [self._suggestion(record, experiment) for record, experiment in self._experiments(namespace)]
@@ -137,9 +164,10 @@ class Suggestions(_TuningResource):
             "apiVersion": API_VERSION,
             "kind": "Suggestion",
             "metadata": {
-                "name": record.name,
+                "name": experiment.name,
                 "namespace": experiment.namespace,
                 "uid": f"{record.uid}-suggestion",
+                "creationTimestamp": timestamp(record.created_at),
                 "ownerReferences": [_owner(record, experiment)],
             },
             "spec": {

@@ -131,6 +131,15 @@ def trials_listed(session: Session, result) -> None:
     assert '"TrialList"' in result.stdout, result.stdout
 
 
+def kubectl_created(session: Session, result) -> None:
+    assert result.stdout.strip() == "experiment.kubeflow.org/random created", result.stdout + result.stderr
+
+
+def kubectl_listed(session: Session, result) -> None:
+    assert result.stdout.splitlines()[0].split()[:2] == ["NAME", "TYPE"], result.stdout
+    assert "experiment.kubeflow.org/random" in result.stdout, result.stdout
+
+
 def tuning_experiment_succeeds(session: Session) -> None:
     status = wait_for_experiment("http://127.0.0.1:8585/api/v1/experiments/random")
     assert status["trialsSucceeded"] == 4, status
@@ -164,6 +173,8 @@ EXPECTED = {
         experiment_created,
     "curl localhost:8585/api/v1/experiments/random": experiment_shown,
     "curl localhost:8585/api/v1/experiments/random/trials": trials_listed,
+    "kubectl --kubeconfig .mlplatform/kubeconfig apply -f experiment.yaml": kubectl_created,
+    "kubectl --kubeconfig .mlplatform/kubeconfig get experiments,trials": kubectl_listed,
     "python hello_pipeline.py": pipeline_succeeded,
     "mlp demo": demo_finished,
     "mlp canary rollout --local --version models:/fraud/1 --steps 50,100": rollout_promoted,

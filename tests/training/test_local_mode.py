@@ -56,6 +56,9 @@ def test_the_tuning_service_forwards_the_training_operators_paths(training, tmp_
         assert sorted(sdk.get_job_pod_names("forwarded")) == ["forwarded-master-0", "forwarded-worker-0"]
         assert "hello from rank 0" in sdk.get_job_logs("forwarded", follow=True)[0]["forwarded-master-0"]
         assert requests.get(f"{tuning.url}/apis/kubeflow.org/v1", timeout=10).json()["groupVersion"] == "kubeflow.org/v1"
+        kubeflow = requests.get(f"{tuning.url}/apis", timeout=10).json()["groups"][0]   # both services' versions
+        assert [v["version"] for v in kubeflow["versions"]] == ["v1", "v1beta1"]
+        assert requests.get(f"{tuning.url}/api", timeout=10).json()["versions"] == ["v1"]
         assert requests.get(f"{tuning.url}/apis/kubeflow.org/v1beta1", timeout=10).json()["groupVersion"] == \
             "kubeflow.org/v1beta1"   # still the tuning service's own
         sdk.delete_job("forwarded")
@@ -63,6 +66,9 @@ def test_the_tuning_service_forwards_the_training_operators_paths(training, tmp_
         answer = requests.get(f"{gone.url}/apis/kubeflow.org/v1/namespaces/default/pytorchjobs", timeout=30)
         assert answer.status_code == 503 and answer.json()["reason"] == "ServiceUnavailable"
         assert "did not answer" in answer.json()["message"]
+        groups = requests.get(f"{gone.url}/apis", timeout=30).json()["groups"]   # discovery: its own groups only
+        assert [(g["name"], [v["version"] for v in g["versions"]]) for g in groups] == [("kubeflow.org", ["v1beta1"])]
+        assert requests.get(f"{gone.url}/api", timeout=30).json()["versions"] == []
     finally:
         tuning.stop()
         gone.stop()
