@@ -5,7 +5,8 @@ CLUSTER="${KIND_CLUSTER:-mlplatform}"
 IMAGE_REGISTRY=ghcr.io
 IMAGE_REPOSITORY=mlplatform/mlplatform
 # The platform image's values in the umbrella chart: each component's `image` and the hooks'.
-IMAGE_KEYS=(pipelineController.image tuningService.image modelServer.image modelRegistry.image hooks.image)
+IMAGE_KEYS=(pipelineController.image tuningService.image trainingOperator.image dashboard.image modelServer.image
+            modelRegistry.image hooks.image)
 
 # require_docker_and_kind WHAT: stop with one line when Docker (a daemon that answers) or kind is missing.
 require_docker_and_kind() {

@@ -177,6 +177,7 @@ def test_bad_input_is_one_line_and_exit_2(kube_api, helm, tmp_path, staged):
 UMBRELLA_VALUES = {
     "pipelineController": {"enabled": False}, "tuningService": {"enabled": False},
     "modelRegistry": {"enabled": False}, "minio": {"enabled": False},
+    "trainingOperator": {"enabled": False}, "dashboard": {"enabled": False},
     "global": {"s3": {"endpoint": "http://127.0.0.1:9", "existingSecret": "s3-credentials"}},
     "modelServer": {"replicaCount": 2, "models": [{"name": "fraud", "uri": "s3://models/fraud/1",
                                                          "implementation": "mlserver_sklearn.SKLearnModel"}],

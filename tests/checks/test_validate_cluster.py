@@ -28,6 +28,8 @@ from tests.support.local_fixtures import mlp
 RELEASE, NAMESPACE = "mlp", "ml"
 WORKLOADS = {"pipeline-controller": "Deployment mlp-pipeline-controller",
              "tuning-service": "Deployment mlp-tuning-service",
+             "training-operator": "Deployment mlp-training-operator",
+             "dashboard": "Deployment mlp-dashboard",
              "model-registry": "Deployment mlp-model-registry",
              "model-server-stable": "Deployment mlp-model-server-stable",
              "minio": "StatefulSet mlp-minio",
@@ -157,8 +159,8 @@ def test_validate_release_runs_helm_test_and_names_each_component_and_cause(kube
 
     assert {c: r["status"] for c, r in by_check["workloads"].items()} == dict.fromkeys(WORKLOADS, PASSED)
     health = by_check["health"]
-    assert set(health) == {"pipeline-controller", "tuning-service", "model-registry", "minio", "prometheus",
-                           "model-server", "model-server-stable"}
+    assert set(health) == {"pipeline-controller", "tuning-service", "training-operator", "dashboard",
+                           "model-registry", "minio", "prometheus", "model-server", "model-server-stable"}
     for component, r in health.items():
         assert r["status"] == FAILED, r
         assert r["detail"].startswith(f"GET http://{RELEASE}-{component}:"), r   # what it asked, then why

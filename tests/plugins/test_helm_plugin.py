@@ -166,8 +166,8 @@ def test_status_of_a_real_release_through_the_plugin(kube_api, release):
     assert (status["release"], status["namespace"], status["revision"], status["status"]) == (
         "mlp", RELEASE_NAMESPACE, 1, "deployed")
     assert {c["component"]: c["ready"] for c in status["components"]} == dict.fromkeys(
-        ["pipeline-controller", "tuning-service", "model-registry", "model-server-stable", "minio", "prometheus"],
-        True)
+        ["pipeline-controller", "tuning-service", "training-operator", "dashboard", "model-registry",
+         "model-server-stable", "minio", "prometheus"], True)
     assert status["canary"] == {"enabled": False, "weight": 0, "router": "replicas"}
 
     table = helm_mlp(kube_api, major, "status", "mlp")
