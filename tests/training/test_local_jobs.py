@@ -6,25 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
 from kubeflow.training import TrainingClient
 from kubernetes import client
 
-from tests.training.helpers import SCRIPTS, pytorchjob, script, tfjob
+from tests.training.helpers import SCRIPTS, pytorchjob, script, tfjob, wait_for
 
 GROUP, VERSION = "kubeflow.org", "v1"
-
-
-def wait_for(predicate, timeout: float = 90, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def conditions(custom: client.CustomObjectsApi, name: str, plural: str = "pytorchjobs") -> dict[str, dict]:
@@ -120,10 +109,13 @@ def test_a_tfjob_gets_tf_config_with_its_cluster_and_task(kubeconfig):
 def test_torchrun_reads_the_pet_variables_two_nodes_of_two_processes(kube):
     pytest.importorskip("torch", reason="the [training] extra")
     custom = client.CustomObjectsApi(kube)
-    body = pytorchjob("torchrun", ["torchrun", str(SCRIPTS / "allreduce.py")])
+    body = pytorchjob("torchrun", ["torchrun", str(SCRIPTS / "allreduce.py")], cleanPodPolicy="None")  # keep the worker
     body["spec"]["nprocPerNode"] = "2"
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", "pytorchjobs", body)
     done = wait_for(lambda: finished(custom, "torchrun"), timeout=180, what="the torchrun job to finish")
-    log = client.CoreV1Api(kube).read_namespaced_pod_log("torchrun-worker-0", "default")
+    core = client.CoreV1Api(kube)
+    wait_for(lambda: core.read_namespaced_pod("torchrun-worker-0", "default").status.phase == "Succeeded",
+             what="the worker, which may end after the master, to end")
+    log = core.read_namespaced_pod_log("torchrun-worker-0", "default")
     assert done["type"] == "Succeeded", (done, log)
     assert "all-reduce sum 10" in log and "/4 pid" in log   # ranks 0..3 add 1+2+3+4
