@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from kubernetes import client
 
@@ -30,14 +29,3 @@ def job(name: str, script: str, **spec) -> dict:
     template_spec.update(spec.pop("pod", {}))
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
             "spec": {"backoffLimit": 0, "template": {"spec": template_spec}, **spec}}
-
-
-def wait_for(condition, what: str, timeout: float = 20.0):
-    """Poll until `condition()` returns something truthy; returns it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")

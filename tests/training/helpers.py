@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -47,14 +46,3 @@ def tfjob(name: str, command: list[str], ps: int = 1, workers: int = 2, namespac
             },
         },
     }
-
-
-def wait_for(predicate, timeout: float = 90, what: str = "the condition"):
-    """The first truthy value of `predicate()`, polled every 0.1 s; AssertionError naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -11,7 +11,8 @@ import pytest
 from kubeflow.training import TrainingClient
 from kubernetes import client
 
-from tests.training.helpers import SCRIPTS, pytorchjob, script, tfjob, wait_for
+from tests.support.polling import wait_for
+from tests.training.helpers import SCRIPTS, pytorchjob, script, tfjob
 
 GROUP, VERSION = "kubeflow.org", "v1"
 

@@ -9,8 +9,9 @@ from kubernetes import client
 
 from mlplatform.kube import api_client
 from mlplatform.kubeapi.kubeconfig import write_kubeconfig
+from tests.support.polling import wait_for
 from tests.support.service_process import ServiceProcess
-from tests.training.helpers import pytorchjob, wait_for
+from tests.training.helpers import pytorchjob
 from tests.training.test_local_jobs import GROUP, VERSION, conditions, finished
 
 

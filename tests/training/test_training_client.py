@@ -8,7 +8,8 @@ from kubeflow.training import TrainingClient
 from kubeflow.training.api_client import ApiClient
 from kubeflow.training.utils.utils import FakeResponse
 
-from tests.training.helpers import pytorchjob, script, wait_for
+from tests.support.polling import wait_for
+from tests.training.helpers import pytorchjob, script
 
 pytest.importorskip("torch", reason="the [training] extra: pip install torch (CPU)")
 

@@ -20,6 +20,7 @@ from kubernetes import client
 from mlplatform.runners import TaskState
 from mlplatform.tuning.spec import SpecError, parse_experiment
 from mlplatform.tuning.training_trials import job_status
+from tests.support import polling
 from tests.support.local_fixtures import start_local_platform
 from tests.tuning.helpers import OBJECTIVES, condition, load
 from tests.tuning.test_chart_and_crds import crds
@@ -301,13 +302,7 @@ def cluster_tuning(kube_api, start_tuning):
 
 
 def wait_for(what: str, probe, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} after {timeout} s")
+    return polling.wait_for(probe, what, timeout, interval=0.2)
 
 
 def finish_as_the_operator_would(kube_api, api, job: dict, log: str) -> None:
