@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from mlplatform.serving.traffic import Traffic
@@ -44,6 +45,15 @@ def test_the_link_kfp_client_prints_opens_the_run_page(platform, page):
     expect(page.locator("h1")).to_contain_text("shapes")
     expect(page.locator("svg.dag g.node").first).to_be_visible()
     assert page.title().startswith("Run shapes")
+
+
+def test_the_experiment_link_kfp_prints_opens_the_experiments_runs(platform, page):
+    run_id = platform.runs["shapes"]
+    controller = platform.url("pipeline-controller")
+    experiment_id = requests.get(f"{controller}/apis/v2beta1/runs/{run_id}", timeout=10).json()["experiment_id"]
+    page.goto(f"{controller}/#/experiments/details/{experiment_id}")
+    expect(page).to_have_url(re.compile(f"/dashboard/runs\\?experiment_id={experiment_id}$"))
+    expect(page.locator(f'a[href$="/runs/{run_id}"]')).to_be_visible()
 
 
 def test_the_dag_shows_every_task_with_its_state_groups_collapsed(platform, page):
