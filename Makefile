@@ -33,7 +33,7 @@ setup-plugin: ## install the `helm mlp` plugin for both helms; put helm and helm
 	bash ci/scripts/install-helm-plugin.sh "$(TOOLS)"
 	bash ci/scripts/install-helm-wrappers.sh "$(TOOLS)" "$(VENV)/bin"
 
-setup-system: ## Debian packages local mode and tests run: nginx-light, prometheus, unzip, shellcheck (as root)
+setup-system: ## Debian packages local mode and tests run: nginx-light, prometheus, unzip, shellcheck, chromium (as root)
 	bash ci/scripts/install-system-packages.sh
 
 test: ## run every test (charts, services, end-to-end)
