@@ -34,7 +34,6 @@ import json
 import os
 import tempfile
 import threading
-import time
 
 import requests
 import yaml
@@ -63,6 +62,8 @@ _RUN_STATES = {
 
 
 class PipelineTrials(TrialBackend):
+    poll_seconds = POLL_SECONDS
+
     def __init__(self, pipelines_url: str, store: Store, token: TokenFile | None = None):
         self.url = pipelines_url.rstrip("/")
         self.store = store
@@ -113,14 +114,6 @@ class PipelineTrials(TrialBackend):
             started_at=_epoch(run.created_at),
             finished_at=_epoch(run.finished_at),
         )
-
-    def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.status(trial)
-            if status.state.finished or time.monotonic() >= deadline:
-                return status
-            time.sleep(POLL_SECONDS)
 
     def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]:
         task = experiment.template.trial_spec["spec"].get("metricsTaskName")

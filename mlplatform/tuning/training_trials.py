@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +48,8 @@ class Placement:
 
 class TrainingJobTrials(TrialBackend):
     """PyTorchJob and TFJob trials. `own_by_trial`: set the Trial object as the job's owner (a cluster)."""
+
+    poll_seconds = POLL_SECONDS
 
     def __init__(self, api: client.ApiClient, store: Store, tuning_url: str, own_by_trial: bool = False):
         self.custom = client.CustomObjectsApi(api)
@@ -96,14 +97,6 @@ class TrainingJobTrials(TrialBackend):
         if self.own_by_trial and not job["metadata"].get("ownerReferences"):
             self._adopt(job)
         return job_status(job, self._placement(trial).template)
-
-    def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.status(trial)
-            if status.state.finished or time.monotonic() >= deadline:
-                return status
-            time.sleep(POLL_SECONDS)
 
     def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]:
         collector = Collector(experiment.collector, experiment.objective.metric_names)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import posixpath
+import time
 from abc import ABC, abstractmethod
 
 from mlplatform.runners import Resources, Runner, TaskSpec, TaskStatus
@@ -32,6 +33,8 @@ METRICS_VOLUME = "mlp-metrics"  # the emptyDir each Kubernetes trial gets at its
 class TrialBackend(ABC):
     """Executes trials of one trialSpec kind. Trial names double as task and Job names."""
 
+    poll_seconds = 0.5   # how often the default `wait` asks `status`
+
     @abstractmethod
     def start(self, experiment: Experiment, trial: TrialRecord) -> None: ...
 
@@ -39,8 +42,14 @@ class TrialBackend(ABC):
     def status(self, trial: TrialRecord) -> TaskStatus:
         """The trial's execution state; raises TaskNotFound when nothing runs under its name."""
 
-    @abstractmethod
-    def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus: ...
+    def wait(self, trial: TrialRecord, timeout: float) -> TaskStatus:
+        """Poll `status` until the trial finishes or `timeout` passes (a backend with its own wait overrides it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(trial)
+            if status.state.finished or time.monotonic() >= deadline:
+                return status
+            time.sleep(self.poll_seconds)
 
     @abstractmethod
     def metric_logs(self, experiment: Experiment, trial: TrialRecord) -> list[MetricLog]: ...
