@@ -16,6 +16,7 @@ and serving.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import click
@@ -81,6 +82,25 @@ def auth_from_flags(mode: str, tokens: Path | None):
     from mlplatform.kube import api_client
 
     return KubernetesAuth(api_client())
+
+
+def serving_lifespan(*workers, closing=()):
+    """A FastAPI lifespan: start each worker (None ones skipped) when serving begins; stop them in reverse
+    order when it ends, then close each of `closing`."""
+    running = [worker for worker in workers if worker is not None]
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        for worker in running:
+            worker.start()
+        try:
+            yield
+        finally:
+            for worker in reversed(running):
+                worker.stop()
+            for resource in closing:
+                resource.close()
+    return lifespan
 
 
 def add_operational_routes(app, ready: ReadyCheck, registry: CollectorRegistry | None = None) -> CollectorRegistry:

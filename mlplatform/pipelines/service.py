@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from mlplatform.pipelines.engine.controller import Engine
 from mlplatform.pipelines.metrics import Metrics
 from mlplatform.pipelines.store import Store
 from mlplatform.runners import make_runner
-from mlplatform.service import add_operational_routes
+from mlplatform.service import add_operational_routes, serving_lifespan
 
 
 @dataclass
@@ -43,15 +42,9 @@ def build_app(settings: Settings):
     root = ArtifactRoot(settings.artifact_root)
     engine = Engine(store, runner, root, settings.state_dir)
 
-    @asynccontextmanager
-    async def lifespan(_app):
-        engine.start()
-        yield
-        engine.stop()
-
     access = PipelineAccess(settings.auth, store) if settings.auth is not None else None
     app = create_app(Services(store, engine, access), settings.max_body_bytes, settings.max_upload_bytes)
-    app.router.lifespan_context = lifespan
+    app.router.lifespan_context = serving_lifespan(engine)
     registry = add_operational_routes(app, ready=engine.ready)
     engine.metrics = Metrics(registry, store, runner)
     mount_dashboard(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from mlplatform.inputs import BodyLimit
 from mlplatform.kubeapi import add_resource_routes
-from mlplatform.service import add_operational_routes
+from mlplatform.service import add_operational_routes, serving_lifespan
 from mlplatform.training.engine import Engine, ReplicaEngine
 from mlplatform.training.monitoring import register_metrics
 from mlplatform.training.resources import training_resources
@@ -32,19 +31,7 @@ def build_app(
     register_metrics(registry, store)
     controller = _controller(engine, watch_namespaces)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app):
-        engine.start()
-        if controller:
-            controller.start()
-        try:
-            yield
-        finally:
-            if controller:
-                controller.stop()
-            engine.stop()
-
-    app = FastAPI(title="mlplatform training operator", lifespan=lifespan)
+    app = FastAPI(title="mlplatform training operator", lifespan=serving_lifespan(engine, controller))
     add_operational_routes(app, ready=engine.not_ready, registry=registry)
     access = _access(app, auth)
     add_resource_routes(app, training_resources(engine), access=access)   # kubeflow.org/v1: TrainingClient, kubectl

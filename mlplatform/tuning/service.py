@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from mlplatform.errors import ConfigError
 from mlplatform.inputs import BodyLimit
 from mlplatform.kubeapi import add_resource_routes
 from mlplatform.runners import make_runner
-from mlplatform.service import add_operational_routes
+from mlplatform.service import add_operational_routes, serving_lifespan
 from mlplatform.tuning.api import add_routes
 from mlplatform.tuning.dashboard_api import add_dashboard_routes
 from mlplatform.tuning.engine import Engine
@@ -56,20 +55,8 @@ def build_app(
 
     controller = _controller(engine, watch_namespaces)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app):
-        engine.start()
-        if controller:
-            controller.start()
-        try:
-            yield
-        finally:
-            if controller:
-                controller.stop()
-            engine.stop()
-            task_runner.close()
-
-    app = FastAPI(title="mlplatform tuning service", lifespan=lifespan)
+    app = FastAPI(title="mlplatform tuning service",
+                  lifespan=serving_lifespan(engine, controller, closing=(task_runner,)))
     add_operational_routes(app, ready=engine.not_ready, registry=registry)
     access = _access(app, auth, engine)
     add_routes(app, engine, access)
