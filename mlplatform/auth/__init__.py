@@ -24,9 +24,9 @@ from mlplatform.auth.access import (
     TokenAuth,
     User,
 )
-from mlplatform.auth.dependency import AuthFailed, bearer_token, require, verb_for
+from mlplatform.auth.dependency import AuthFailed, authenticate, bearer_token, require, verb_for
 from mlplatform.auth.token_file import MissingToken, TokenFile
 
 __all__ = ["KATIB_EXPERIMENTS", "PIPELINES", "PIPELINE_EXPERIMENTS", "PIPELINE_RUNS", "AuthFailed",
-           "KubernetesAuth", "MissingToken", "Resource", "TokenAuth", "TokenFile", "User", "bearer_token", "require",
-           "verb_for"]
+           "KubernetesAuth", "MissingToken", "Resource", "TokenAuth", "TokenFile", "User", "authenticate",
+           "bearer_token", "require", "verb_for"]

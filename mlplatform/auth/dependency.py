@@ -44,22 +44,27 @@ def query_namespace(request: Request) -> str:
     return request.query_params.get("namespace") or ""
 
 
+async def authenticate(auth, request: Request) -> User:
+    """The request's user by its bearer token (401 when not accepted), also left in `request.state.user`."""
+    user = await run_in_threadpool(auth.authenticate, bearer_token(request))
+    if user is None:
+        raise AuthFailed(401, "the bearer token was not accepted (TokenReview)")
+    request.state.user = user
+    return user
+
+
 def require(auth, resource: Resource, namespace_of: Callable[[Request], str] = query_namespace,
             default_namespace: str = "default"):
     """A dependency: authenticate the request's token and authorize its verb on `resource` in its namespace.
     The user is left in `request.state.user` for the route (namespace ownership, filtered lists)."""
 
     async def check(request: Request) -> User:
-        token = bearer_token(request)
-        user = await run_in_threadpool(auth.authenticate, token)
-        if user is None:
-            raise AuthFailed(401, "the bearer token was not accepted (TokenReview)")
+        user = await authenticate(auth, request)
         namespace = namespace_of(request) or default_namespace
         verb = verb_for(request)
         if not await run_in_threadpool(auth.allowed, user, verb, resource, namespace):
             raise AuthFailed(403, f"{user.username} may not {verb} {resource.plural}.{resource.group} "
                                   f"in namespace {namespace}")
-        request.state.user = user
         return user
 
     return check

@@ -48,6 +48,19 @@ class NotFound(KubeError):
     code, reason = 404, "NotFound"
 
 
+class Unauthorized(KubeError):
+    code, reason = 401, "Unauthorized"
+
+
+class Forbidden(KubeError):
+    code, reason = 403, "Forbidden"
+
+
+def refusal(code: int, message: str) -> KubeError:
+    """A 401 or 403 of multi-user mode, as the API server's Status."""
+    return (Unauthorized if code == 401 else Forbidden)(message)
+
+
 class MethodNotAllowed(KubeError):
     code, reason = 405, "MethodNotAllowed"
 

@@ -15,8 +15,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from mlplatform.auth import AuthFailed, bearer_token, verb_for
+from mlplatform.auth import AuthFailed, authenticate, verb_for
 from mlplatform.auth.access import Resource
+from mlplatform.kubeapi.errors import refusal
 
 
 class TrainingAccess:
@@ -28,10 +29,7 @@ class TrainingAccess:
         return [Depends(self.guard)]
 
     async def guard(self, request: Request) -> None:
-        user = await run_in_threadpool(self.auth.authenticate, bearer_token(request))
-        if user is None:
-            raise AuthFailed(401, "the bearer token was not accepted (TokenReview)")
-        request.state.user = user
+        user = await authenticate(self.auth, request)
         namespace = request.path_params.get("namespace")
         if namespace is None:
             return   # a list across namespaces: filtered by visible()
@@ -62,7 +60,5 @@ def _resource(path: str) -> Resource:
 def add_auth_error_handler(app: FastAPI) -> None:
     @app.exception_handler(AuthFailed)
     async def refused(_request: Request, error: AuthFailed):
-        reason = "Unauthorized" if error.status == 401 else "Forbidden"
-        return JSONResponse({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                             "message": str(error), "reason": reason, "code": error.status},
-                            status_code=error.status)
+        failure = refusal(error.status, str(error))
+        return JSONResponse(failure.status(), status_code=failure.code)

@@ -25,7 +25,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlplatform import inputs
-from mlplatform.auth import KATIB_EXPERIMENTS, AuthFailed, bearer_token, require
+from mlplatform.auth import KATIB_EXPERIMENTS, AuthFailed, authenticate, require
+from mlplatform.kubeapi.errors import refusal
 from mlplatform.tuning.engine import Conflict, Engine, NotFound
 from mlplatform.tuning.spec import SpecError, parse_experiment
 
@@ -53,11 +54,7 @@ class TuningAccess:
         await self._check(request)
 
     async def authenticate(self, request: Request):
-        user = await run_in_threadpool(self.auth.authenticate, bearer_token(request))
-        if user is None:
-            raise AuthFailed(401, "the bearer token was not accepted (TokenReview)")
-        request.state.user = user
-        return user
+        return await authenticate(self.auth, request)
 
     def visible(self, request: Request) -> Callable[[str], bool]:
         """Whether the request's user may list a namespace (answers kept for the request)."""
@@ -111,8 +108,6 @@ def add_auth_error_handler(app: FastAPI) -> None:
     @app.exception_handler(AuthFailed)
     async def refused(request: Request, error: AuthFailed):
         if request.url.path.startswith("/apis/"):
-            reason = "Unauthorized" if error.status == 401 else "Forbidden"
-            return JSONResponse({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                 "message": str(error), "reason": reason, "code": error.status},
-                                status_code=error.status)
+            failure = refusal(error.status, str(error))
+            return JSONResponse(failure.status(), status_code=failure.code)
         return JSONResponse({"error": str(error), "problems": [str(error)]}, status_code=error.status)

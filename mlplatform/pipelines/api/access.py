@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from mlplatform.auth import PIPELINE_EXPERIMENTS, PIPELINES, AuthFailed, Resource, User, bearer_token
+from mlplatform.auth import PIPELINE_EXPERIMENTS, PIPELINES, AuthFailed, Resource, User, authenticate
 from mlplatform.auth import verb_for as platform_verb
 from mlplatform.inputs import InputRejected, load_json
 from mlplatform.pipelines.errors import InvalidInput
@@ -44,10 +44,7 @@ class PipelineAccess:
         return [Depends(guard)]
 
     async def guard(self, request: Request, resource: Resource) -> User:
-        user = await run_in_threadpool(self.auth.authenticate, bearer_token(request))
-        if user is None:
-            raise AuthFailed(401, "the bearer token was not accepted (TokenReview)")
-        request.state.user = user
+        user = await authenticate(self.auth, request)
         body = await _json_body(request)
         namespace = await run_in_threadpool(self.namespace_of, request, resource, body)
         verb = verb_for(request)
