@@ -32,8 +32,8 @@ from mlplatform.tuning.store import OutputRetention
                    "(comma-separated; '*' for all). Unset: no controller.")
 def serve(
     host: str, port: int, db: str, runner: str, state_dir: Path, max_parallel: int, pipelines_url: str | None,
-    pipelines_token_file: Path | None, training_url: str | None, trial_log_bytes: int, trial_logs_kept: int, max_body_bytes: int, watch_namespaces: str | None,
-    auth_mode: str, auth_tokens: Path | None,
+    pipelines_token_file: Path | None, training_url: str | None, trial_log_bytes: int, trial_logs_kept: int,
+    max_body_bytes: int, watch_namespaces: str | None, auth_mode: str, auth_tokens: Path | None,
 ) -> None:
     from mlplatform.service import serve as run
     from mlplatform.tuning.service import build_app, public_url
