@@ -4,6 +4,8 @@ given (as in a cluster)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -38,6 +40,7 @@ def router() -> APIRouter:
 
     @api.post("/rollouts/{action}")
     def act(request: Request, action: str):
+        _refuse_other_sites(request)
         done = _call(_action(action), state_dir(request, f"{action}"))
         return RedirectResponse(f"{request.scope.get('root_path', '')}/rollouts?done={done}", status_code=303)
 
@@ -48,6 +51,14 @@ def router() -> APIRouter:
         return render(request, "platform.html", title="Platform", report=report.to_dict())
 
     return api
+
+
+def _refuse_other_sites(request: Request) -> None:
+    """A browser sends Origin with a form POST: one from another site (a page the user happens to visit posting
+    to a local dashboard) must not promote or abort a rollout."""
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host"):
+        raise BackendProblem(f"a rollout action from another site ({origin}) is refused", 403)
 
 
 def state_dir(request: Request, what: str):

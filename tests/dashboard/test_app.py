@@ -94,6 +94,11 @@ def test_an_unknown_rollout_action_is_a_404_and_rollouts_need_local_state(tmp_pa
     assert answer.status_code == 503 and "the rollout page needs local mode's state" in shown(answer)
 
 
+def test_a_rollout_action_posted_from_another_site_is_refused(tmp_path):
+    answer = client(state_dir=tmp_path).post("/rollouts/promote", headers={"Origin": "https://elsewhere.example"})
+    assert answer.status_code == 403 and "from another site (https://elsewhere.example)" in answer.text
+
+
 def test_a_backend_that_does_not_answer_is_named():
     url = f"http://127.0.0.1:{free_port()}"
     answer = client(pipelines_url=url).get("/runs")
