@@ -55,6 +55,8 @@ def distributed_function():
     total = torch.tensor([float(dist.get_rank() + 1)])
     dist.all_reduce(total)
     print(f"function rank {dist.get_rank()}/{dist.get_world_size()}: sum {total.item():g}", flush=True)
+    dist.barrier()   # a rank that exits without leaving the group can abort in gloo's teardown (SIGABRT)
+    dist.destroy_process_group()
 
 
 def test_training_client_runs_a_python_function_on_two_workers(kubeconfig):
